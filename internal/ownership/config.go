@@ -1,0 +1,7 @@
+package ownership
+
+// Config is the ownership section of .github/tasuki.yml.
+type Config struct{}
+
+// DefaultConfig returns the ownership defaults.
+func DefaultConfig() Config { return Config{} }
