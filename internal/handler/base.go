@@ -123,3 +123,14 @@ var (
 	_ Locker = (*MemLocker)(nil)
 	_ Memo   = (*MemMemo)(nil)
 )
+
+// writer returns the idempotent writer acting through c, trusting the
+// artefacts of b.Identity and remembering their IDs in b.Memo. Every
+// feature writes through it, so all find their artefacts the same way.
+func (b *Base) writer(c *github.Client) *ghwrite.Writer {
+	var opts []ghwrite.Option
+	if b.Memo != nil {
+		opts = append(opts, ghwrite.WithMemo(b.Memo))
+	}
+	return ghwrite.New(c, b.Identity, b.Logger(), opts...)
+}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Version is the marker format version written by this build.
@@ -40,14 +41,17 @@ func (m Marker) String() string {
 
 func sanitize(s string) string {
 	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '<' || r == '>':
+		// Find matches non-space runs, so every kind of white space goes.
+		if unicode.IsSpace(r) || r == '<' || r == '>' {
 			return '_'
 		}
 		return r
 	}, s)
 	for strings.Contains(s, "--") {
 		s = strings.ReplaceAll(s, "--", "-")
+	}
+	if s == "" {
+		return "_" // Find needs at least one character
 	}
 	return s
 }

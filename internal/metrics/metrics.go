@@ -12,7 +12,7 @@ type Metrics struct {
 	Registry *prometheus.Registry
 
 	// DeliveriesReceived counts webhook requests by event and outcome
-	// (accepted, duplicate, unauthorized, too_large, bad_request, error).
+	// (accepted, duplicate, unauthorized, too_large, bad_request, busy, error).
 	DeliveriesReceived *prometheus.CounterVec
 	// DeliveriesProcessed counts finished job attempts by event and outcome
 	// (done, retry, snoozed, failed).

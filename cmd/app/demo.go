@@ -1,0 +1,508 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/tasuki-sre/tasuki/examples"
+	"github.com/tasuki-sre/tasuki/internal/dispatch"
+	"github.com/tasuki-sre/tasuki/internal/ghclient"
+	"github.com/tasuki-sre/tasuki/internal/githubtest"
+	"github.com/tasuki-sre/tasuki/internal/handler"
+	"github.com/tasuki-sre/tasuki/internal/review"
+	"github.com/tasuki-sre/tasuki/internal/server"
+	"github.com/tasuki-sre/tasuki/internal/store"
+)
+
+// The demo repository and pull request, as the bundled events name them.
+const (
+	demoRepo  = "acme/payments"
+	demoPR    = 42
+	demoHead  = "6f1c2e9a4b7d8c0e1f2a3b4c5d6e7f8091a2b3c4"
+	demoIssue = 7
+)
+
+// cmdDemo runs the App's real path with no credentials: an in-memory GitHub
+// stands in for github.com, the database is SQLite in a temporary directory,
+// and the bundled deliveries go through the real webhook endpoint, store,
+// River workers and feature handlers. It prints what tasuki wrote to GitHub.
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fset := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	keep := fset.Bool("keep", false, "keep the demo database and print its path")
+	verbose := fset.Bool("v", false, "log what the server and workers do")
+	if err := parseFlags(fset, args); err != nil {
+		return err
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	rep := &demoReporter{}
+	// The in-memory GitHub's clock follows the incident's story, so the
+	// timestamps GitHub assigns (reviews, comments, closing) read naturally.
+	clock := &demoClock{t: time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)}
+	gh, err := githubtest.NewStandalone(rep, githubtest.WithAppSlug("tasuki"), githubtest.WithClock(clock.now))
+	if err != nil {
+		return err
+	}
+	defer rep.cleanup()
+	if err := seedDemo(gh); err != nil {
+		return err
+	}
+
+	dir, err := os.MkdirTemp("", "tasuki-demo-")
+	if err != nil {
+		return fmt.Errorf("create demo directory: %w", err)
+	}
+	if !*keep {
+		defer os.RemoveAll(dir)
+	}
+	dbURL := "sqlite://" + filepath.Join(dir, "tasuki.db")
+	st, err := store.Open(ctx, dbURL, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	// The App's own clients, authenticated with a JWT signed by the demo key
+	// and installation tokens minted by the in-memory GitHub.
+	clients, err := ghclient.New(ghclient.Config{AppID: 1, PrivateKeyPEM: githubtest.AppKey(), BaseURL: gh.URL()}, ghclient.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	login, err := appLogin(ctx, clients.App())
+	if err != nil {
+		return err
+	}
+	base := newBase(clients, st, login, log)
+	router := dispatch.NewRouter(log)
+	f := wireFeatures(router, base, clients, st, tfcSettings{}, log)
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return err
+	}
+	srv, err := server.New(st, secret, append([]server.Option{server.WithLogger(log), server.WithPinger(st)}, f.Routes...)...)
+	if err != nil {
+		return err
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	workers, err := st.RunWorkers(context.WithoutCancel(ctx), router, store.WorkerOptions{Concurrency: 2, MaxAttempts: 3})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopWorkers(workers, 10*time.Second) }()
+
+	fmt.Fprintf(stdout, "tasuki demo: the App's real path against an in-memory GitHub (%s), database %s\n", demoRepo, redact(dbURL))
+
+	// 1. The Action (or a Terraform Cloud run task) posts the plans of PR #42.
+	var plans []*review.Plan
+	names, _ := fs.Glob(examples.FS, "plans/*.json")
+	sort.Strings(names)
+	for _, n := range names {
+		b, err := examples.FS.ReadFile(n)
+		if err != nil {
+			return err
+		}
+		p, err := review.ReadPlan(bytes.NewReader(b), n)
+		if err != nil {
+			return err
+		}
+		p.Workspace = strings.TrimSuffix(path.Base(n), ".json")
+		plans = append(plans, p)
+	}
+	c, err := clients.Client(ctx, 1)
+	if err != nil {
+		return err
+	}
+	mark := len(gh.Calls())
+	res, err := f.Review.PostPlan(ctx, c, handler.PostPlanInput{
+		Owner: "acme", Repo: "payments", Number: demoPR, HeadSHA: demoHead, Plans: plans,
+		Meta: review.Meta{ArtifactName: "plans"},
+	})
+	if err != nil {
+		return fmt.Errorf("post plan: %w", err)
+	}
+	fmt.Fprintf(stdout, "\n== 1. plan review posted for %s#%d (%s): check %s\n", demoRepo, demoPR, strings.Join(names, ", "), res.Conclusion)
+	mark = printWrites(stdout, gh, mark)
+
+	// 2. GitHub sends webhooks; each is signed, posted to /webhook, stored
+	// and processed by a worker. What GitHub would have recorded before
+	// sending each one is applied to the in-memory GitHub first.
+	steps := []struct {
+		file, event, what string
+		at                time.Time
+		before            func() error
+	}{
+		{"events/01-pull_request_review.submitted.json", "pull_request_review", "the author approves her own PR",
+			time.Date(2026, 11, 25, 10, 11, 0, 0, time.UTC),
+			func() error { gh.AddReview(demoRepo, demoPR, "alice", "APPROVED", demoHead); return nil }},
+		{"events/02-pull_request_review.submitted.json", "pull_request_review", "bob (payments SRE) approves the planned commit",
+			time.Date(2026, 11, 25, 10, 12, 0, 0, time.UTC),
+			func() error { gh.AddReview(demoRepo, demoPR, "bob", "APPROVED", demoHead); return nil }},
+		{"events/03-issues.labeled.json", "issues", "carol labels issue #7 `incident`",
+			time.Date(2026, 11, 25, 9, 21, 0, 0, time.UTC), nil},
+		{"events/04-issue_comment.created.json", "issue_comment", "bob adds a /timeline entry",
+			time.Date(2026, 11, 25, 9, 40, 0, 0, time.UTC),
+			func() error {
+				gh.AddComment(demoRepo, demoIssue, "bob", "/timeline 2026-11-25 09:35 UTC rolled back payments-api to v2.14.1; 502s stopped")
+				return nil
+			}},
+		{"events/05-issues.closed.json", "issues", "bob closes the incident",
+			time.Date(2026, 11, 25, 9, 50, 0, 0, time.UTC),
+			func() error {
+				_, _, err := gh.ClientAs("bob").Issues.Edit(ctx, "acme", "payments", demoIssue, &github.IssueRequest{State: github.String("closed")})
+				return err
+			}},
+	}
+	for i, s := range steps {
+		clock.set(s.at)
+		if s.before != nil {
+			if err := s.before(); err != nil {
+				return fmt.Errorf("demo step %d: %w", i+2, err)
+			}
+		}
+		payload, err := examples.FS.ReadFile(s.file)
+		if err != nil {
+			return err
+		}
+		id := fmt.Sprintf("demo-%02d", i+1)
+		status, err := postSigned(ctx, hs.URL+"/webhook", secret, id, s.event, payload)
+		if err != nil {
+			return err
+		}
+		row, err := waitDelivery(ctx, st, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\n== %d. %s: %s delivery %s answered %d, job %s after %d attempt(s)\n", i+2, s.what, s.event, id, status, row.State, row.Attempts)
+		if row.LastError != "" {
+			fmt.Fprintf(stdout, "   last error: %s\n", row.LastError)
+		}
+		mark = printWrites(stdout, gh, mark)
+	}
+
+	// What a reviewer and the incident's responders now see.
+	fmt.Fprintf(stdout, "\n== result\n")
+	for _, cr := range gh.CheckRuns(demoRepo) {
+		fmt.Fprintf(stdout, "check %s on %.7s: %s — %s\n", cr.GetName(), cr.GetHeadSHA(), cr.GetConclusion(), cr.GetOutput().GetTitle())
+	}
+	for _, cm := range gh.Comments(demoRepo, demoPR) {
+		fmt.Fprintf(stdout, "\n--- comment by %s on %s#%d ---\n%s\n", cm.GetUser().GetLogin(), demoRepo, demoPR, cm.GetBody())
+	}
+	for _, is := range gh.Issues(demoRepo) {
+		if strings.HasPrefix(is.GetTitle(), "Postmortem:") {
+			fmt.Fprintf(stdout, "\n--- issue #%d %q labels %s assignees %s ---\n%s\n", is.GetNumber(), is.GetTitle(),
+				strings.Join(labelNames(is.Labels), ","), strings.Join(logins(is.Assignees), ","), is.GetBody())
+		}
+	}
+	if *keep {
+		fmt.Fprintf(stdout, "\ndatabase kept: TASUKI_DATABASE_URL=%s go run ./cmd/app deliveries list\n", dbURL)
+	}
+	if msgs := rep.messages(); len(msgs) > 0 {
+		return fmt.Errorf("the in-memory GitHub refused %d request(s):\n%s", len(msgs), strings.Join(msgs, "\n"))
+	}
+	return nil
+}
+
+// seedDemo lays out the demo repository: its config, owners, a pull request
+// changing production Terraform, an incident and what changed before it.
+func seedDemo(gh *githubtest.Server) error {
+	gh.AddRepo(demoRepo, "main")
+	for _, u := range []string{"alice", "bob", "carol", "dave"} {
+		gh.AddUser(u, "User")
+	}
+	gh.AddTeam("acme", "payments", "alice", "bob")
+	gh.AddTeam("acme", "core-sre", "dave")
+	for _, l := range []string{"incident", "sev1", "sev2", "sev3", "sev4", "postmortem", "postmortem-complete"} {
+		gh.AddLabel(demoRepo, l, "ededed")
+	}
+	err := fs.WalkDir(examples.FS, "repo", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := examples.FS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		gh.PutFile(demoRepo, "main", strings.TrimPrefix(p, "repo/"), b)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("seed demo repository: %w", err)
+	}
+
+	at := func(h, m int) *github.Timestamp {
+		return &github.Timestamp{Time: time.Date(2026, 11, 25, h, m, 0, 0, time.UTC)}
+	}
+	alice := &github.User{Login: github.String("alice"), Type: github.String("User")}
+	gh.AddPull(demoRepo, &github.PullRequest{
+		Number: github.Int(demoPR), Title: github.String("Move payments database to PostgreSQL 16"),
+		State: github.String("open"), User: alice, CreatedAt: at(8, 0),
+		Head: &github.PullRequestBranch{Ref: github.String("pg16"), SHA: github.String(demoHead)},
+		Base: &github.PullRequestBranch{Ref: github.String("main")},
+	})
+	gh.SetPullFiles(demoRepo, demoPR,
+		&github.CommitFile{Filename: github.String("infra/prod/main.tf"), Status: github.String("modified")},
+		&github.CommitFile{Filename: github.String("infra/prod/modules/identity/main.tf"), Status: github.String("modified")})
+	gh.SetPullCommits(demoRepo, demoPR, &github.RepositoryCommit{SHA: github.String(demoHead), Author: alice, Committer: alice})
+
+	// What changed just before the incident: one PR merged and one
+	// deployment inside the 72h window, one PR merged long before.
+	bob := &github.User{Login: github.String("bob"), Type: github.String("User")}
+	gh.AddPull(demoRepo, &github.PullRequest{Number: github.Int(40), Title: github.String("Raise payments-api connection pool to 200"),
+		State: github.String("closed"), User: bob, CreatedAt: at(6, 0), MergedAt: at(8, 45), ClosedAt: at(8, 45), UpdatedAt: at(8, 45),
+		Head: &github.PullRequestBranch{Ref: github.String("pool"), SHA: github.String("a1b2c3d4e5f60718293a4b5c6d7e8f9012345678")},
+		Base: &github.PullRequestBranch{Ref: github.String("main")}})
+	old := &github.Timestamp{Time: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+	gh.AddPull(demoRepo, &github.PullRequest{Number: github.Int(31), Title: github.String("Update README"),
+		State: github.String("closed"), User: bob, CreatedAt: old, MergedAt: old, ClosedAt: old, UpdatedAt: old,
+		Head: &github.PullRequestBranch{Ref: github.String("docs"), SHA: github.String("0000000000000000000000000000000000000031")},
+		Base: &github.PullRequestBranch{Ref: github.String("main")}})
+	gh.AddDeployment(demoRepo, &github.Deployment{Ref: github.String("main"), SHA: github.String("a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"),
+		Environment: github.String("production"), Creator: bob, CreatedAt: at(8, 55)})
+
+	carol := &github.User{Login: github.String("carol"), Type: github.String("User")}
+	gh.AddIssue(demoRepo, &github.Issue{
+		Number: github.Int(demoIssue), Title: github.String("Checkout payments failing with 502s"),
+		Body:  github.String("Card payments fail with 502 from the payments API.\n\nImpact started: 2026-11-25T09:05:00Z\n"),
+		State: github.String("open"), User: carol, Assignees: []*github.User{bob}, CreatedAt: at(9, 20),
+		Labels: []*github.Label{{Name: github.String("incident")}, {Name: github.String("sev2")}},
+	})
+	gh.AddTimeline(demoRepo, demoIssue, &github.Timeline{Event: github.String("assigned"), Actor: carol, CreatedAt: at(9, 22),
+		Assignee: bob})
+	return nil
+}
+
+// postSigned posts a delivery the way GitHub does.
+func postSigned(ctx context.Context, url string, secret []byte, id, event string, payload []byte) (int, error) {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(payload)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", event)
+	req.Header.Set("X-GitHub-Delivery", id)
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("post delivery %s: %w", id, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusAccepted {
+		return resp.StatusCode, fmt.Errorf("post delivery %s: answered %s", id, resp.Status)
+	}
+	return resp.StatusCode, nil
+}
+
+// waitDelivery waits until the worker finished with delivery id (done, or
+// failed after its attempts).
+func waitDelivery(ctx context.Context, st *store.Store, id string) (store.DeliveryRow, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		rows, err := st.ListDeliveries(ctx, store.ListFilter{Limit: 100})
+		if err != nil {
+			return store.DeliveryRow{}, err
+		}
+		for _, r := range rows {
+			if r.ID == id && (r.State == store.StateDone || r.State == store.StateFailed) {
+				return r, nil
+			}
+			// A retry is pending: show it rather than wait out the backoff.
+			if r.ID == id && r.State == store.StatePending && r.Attempts > 0 {
+				return r, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return store.DeliveryRow{}, fmt.Errorf("delivery %s not processed within 60s", id)
+		}
+		select {
+		case <-ctx.Done():
+			return store.DeliveryRow{}, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// printWrites prints the writes tasuki made on GitHub since call number mark
+// (not the demo's own, made as the people in the story) and returns the new
+// mark.
+func printWrites(w io.Writer, gh *githubtest.Server, mark int) int {
+	calls := gh.Calls()
+	reads := 0
+	for _, c := range calls[mark:] {
+		if c.Login != "tasuki[bot]" && c.Login != "app" {
+			continue
+		}
+		if c.Method == http.MethodGet {
+			reads++
+			continue
+		}
+		fmt.Fprintf(w, "   %-6s %-55s %d  %s\n", c.Method, c.Path, c.Status, describeBody(c.Body))
+	}
+	fmt.Fprintf(w, "   (%d reads)\n", reads)
+	return len(calls)
+}
+
+// describeBody names what a write sets, in one short line.
+func describeBody(b []byte) string {
+	var v map[string]any
+	if json.Unmarshal(b, &v) != nil {
+		var arr []any
+		if json.Unmarshal(b, &arr) == nil {
+			return fmt.Sprintf("%v", arr)
+		}
+		return ""
+	}
+	var parts []string
+	for _, k := range []string{"title", "name", "status", "conclusion", "labels", "assignees"} {
+		if x, ok := v[k]; ok {
+			parts = append(parts, fmt.Sprintf("%s=%v", k, x))
+		}
+	}
+	if o, ok := v["output"].(map[string]any); ok {
+		parts = append(parts, fmt.Sprintf("output.title=%q", o["title"]))
+	}
+	if body, ok := v["body"].(string); ok {
+		first := firstTextLine(body)
+		if len(first) > 70 {
+			first = first[:70] + "…"
+		}
+		parts = append(parts, fmt.Sprintf("body: %q (%d chars)", first, len(body)))
+	}
+	return strings.Join(parts, " ")
+}
+
+// firstTextLine returns the first line of body that is not blank and not
+// inside an HTML comment (markers, template guidance).
+func firstTextLine(body string) string {
+	inComment := false
+	for _, l := range strings.Split(body, "\n") {
+		l = strings.TrimSpace(l)
+		for {
+			if inComment {
+				_, rest, ok := strings.Cut(l, "-->")
+				if !ok {
+					l = ""
+					break
+				}
+				inComment, l = false, strings.TrimSpace(rest)
+				continue
+			}
+			before, rest, ok := strings.Cut(l, "<!--")
+			if !ok || strings.TrimSpace(before) != "" {
+				break
+			}
+			inComment, l = true, rest
+		}
+		if l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+func labelNames(ls []*github.Label) []string {
+	out := make([]string, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, l.GetName())
+	}
+	return out
+}
+
+func logins(us []*github.User) []string {
+	out := make([]string, 0, len(us))
+	for _, u := range us {
+		out = append(out, u.GetLogin())
+	}
+	return out
+}
+
+// demoClock is the in-memory GitHub's clock.
+type demoClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *demoClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *demoClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// demoReporter collects what the in-memory GitHub refused; the demo fails
+// with them at the end, as a test would.
+type demoReporter struct {
+	mu    sync.Mutex
+	msgs  []string
+	clean []func()
+}
+
+func (r *demoReporter) Helper() {}
+
+func (r *demoReporter) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, fmt.Sprintf(format, args...))
+}
+
+func (r *demoReporter) Fatalf(format string, args ...any) {
+	r.Errorf(format, args...)
+	panic(errors.New(fmt.Sprintf(format, args...)))
+}
+
+func (r *demoReporter) Cleanup(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.clean = append(r.clean, f)
+}
+
+func (r *demoReporter) cleanup() {
+	r.mu.Lock()
+	fs := r.clean
+	r.clean = nil
+	r.mu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
+}
+
+func (r *demoReporter) messages() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.msgs...)
+}

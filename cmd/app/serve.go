@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/tasuki-sre/tasuki/internal/dispatch"
+	"github.com/tasuki-sre/tasuki/internal/metrics"
+	"github.com/tasuki-sre/tasuki/internal/server"
+	"github.com/tasuki-sre/tasuki/internal/store"
+)
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	load := commonFlags(fs, getenv, need{github: true, webhook: true})
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &usageError{"serve takes no arguments"}
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	m := metrics.New()
+
+	gh, err := newGitHub(cfg, m, log)
+	if err != nil {
+		return err
+	}
+	login, err := appLogin(ctx, gh.App())
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL, log, store.WithMetrics(m))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	base := newBase(gh, st, login, log)
+	router := dispatch.NewRouter(log)
+	feats := wireFeatures(router, base, gh, st, tfcSettings{HMACKey: cfg.TFCHMACKey, Addresses: cfg.TFCAddresses}, log)
+	var disp dispatcher = router
+	if path := getenv("TASUKI_TEST_SINK"); path != "" {
+		sink, err := newTestSink(path, getenv("TASUKI_TEST_SINK_DELAY"))
+		if err != nil {
+			return err
+		}
+		defer sink.Close()
+		log.Warn("TASUKI_TEST_SINK is set: deliveries are recorded to a file instead of being handled", "file", path)
+		disp = sink
+	}
+
+	// Workers get a context that signals do not cancel: on SIGTERM they are
+	// stopped explicitly, after the HTTP server, so in-flight jobs finish.
+	workers, err := startWorkers(context.WithoutCancel(ctx), st, disp, cfg, server.NewRedeliverer(gh.App().Apps, st, log), feats.Periodic)
+	if err != nil {
+		return err
+	}
+
+	opts := append([]server.Option{server.WithLogger(log), server.WithMetrics(m), server.WithPinger(st)}, feats.Routes...)
+	srv, err := server.New(st, cfg.WebhookSecret, opts...)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		_ = stopWorkers(workers, cfg.ShutdownTimeout)
+		return fmt.Errorf("listen on %s (TASUKI_LISTEN): %w", cfg.Listen, err)
+	}
+
+	log.Info("serving", "addr", ln.Addr().String(), "database", redact(cfg.DatabaseURL), "github", cfg.APIURL, "app", login)
+	serveErr := srv.Run(ctx, ln, cfg.ShutdownTimeout)
+	log.Info("stopping: finishing in-flight jobs", "timeout", cfg.ShutdownTimeout.String())
+	stopErr := stopWorkers(workers, cfg.ShutdownTimeout)
+	if err := errors.Join(serveErr, stopErr); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func stopWorkers(w stopper, grace time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := w.Stop(ctx); err != nil {
+		return fmt.Errorf("stop workers: %w", err)
+	}
+	return nil
+}
+
+// dispatcher runs one stored delivery; *dispatch.Router is the real one.
+type dispatcher interface {
+	Dispatch(ctx context.Context, d dispatch.Delivery) error
+}
+
+// stopper stops the job workers, letting running jobs finish until ctx ends.
+type stopper interface {
+	Stop(ctx context.Context) error
+}

@@ -1,0 +1,234 @@
+package handler
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/tasuki-sre/tasuki/internal/ownership"
+)
+
+// CODEOWNERSPaths are where GitHub looks for CODEOWNERS, in its order: the
+// first one found wins.
+var CODEOWNERSPaths = []string{".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"}
+
+// CatalogInfoPath is where a repository keeps its Backstage descriptor.
+const CatalogInfoPath = "catalog-info.yaml"
+
+// Ownership is the shell of the ownership model: it reads catalog-info.yaml,
+// CODEOWNERS and team memberships from GitHub and resolves owners with
+// ownership.Resolve. Review uses it for who may approve, postmortem for who
+// owns the follow-up.
+type Ownership struct {
+	config ConfigLoader
+	log    *slog.Logger
+	ttl    time.Duration
+	now    func() time.Time
+
+	mu    sync.Mutex
+	facts map[string]factsEntry
+}
+
+type factsEntry struct {
+	at    time.Time
+	facts ownership.Facts
+}
+
+// OwnershipOption configures an Ownership.
+type OwnershipOption func(*Ownership)
+
+// WithOwnershipTTL sets how long the files read for a repository are reused
+// (default 30s, 0 turns caching off). Most repositories have no
+// catalog-info.yaml and no CODEOWNERS, and a 404 is not cached by ETag, so
+// without this every evaluation would spend four calls finding nothing.
+func WithOwnershipTTL(d time.Duration) OwnershipOption { return func(o *Ownership) { o.ttl = d } }
+
+// WithOwnershipClock sets the clock the cache uses.
+func WithOwnershipClock(now func() time.Time) OwnershipOption {
+	return func(o *Ownership) { o.now = now }
+}
+
+// NewOwnership returns an Ownership reading the ownership section of each
+// repository's configuration through cfg (nil means defaults only) and
+// logging problems in the repository's files to log (nil means the default
+// logger).
+func NewOwnership(cfg ConfigLoader, log *slog.Logger, opts ...OwnershipOption) *Ownership {
+	if log == nil {
+		log = slog.Default()
+	}
+	o := &Ownership{config: cfg, log: log, ttl: 30 * time.Second, now: time.Now, facts: map[string]factsEntry{}}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+// Resolve returns the owners of owner/repo, of the change touching paths (may
+// be nil) or the incident carrying labels (may be nil), reading the
+// repository's configuration, catalog-info.yaml and CODEOWNERS from its
+// default branch. Problems in those files are logged and returned in
+// Owners.Warnings; the error is for GitHub failing to answer.
+func (o *Ownership) Resolve(ctx context.Context, c *github.Client, owner, repo string, labels, paths []string) (ownership.Owners, error) {
+	cfg := ownership.DefaultConfig()
+	if o.config != nil {
+		f := o.config.Load(ctx, c, owner, repo)
+		if err := f.ReadError(); err != nil {
+			// Defaults could name the wrong owners; let the job retry.
+			return ownership.Owners{}, fmt.Errorf("load config %s/%s: %w", owner, repo, err)
+		}
+		cfg = f.Config.Ownership
+	}
+	return o.ResolveWith(ctx, c, owner, repo, cfg, labels, paths)
+}
+
+// ResolveWith is Resolve for a caller that already holds the configuration.
+func (o *Ownership) ResolveWith(ctx context.Context, c *github.Client, owner, repo string, cfg ownership.Config, labels, paths []string) (ownership.Owners, error) {
+	facts, err := o.Facts(ctx, c, owner, repo)
+	if err != nil {
+		return ownership.Owners{}, err
+	}
+	facts.Labels, facts.Paths = labels, paths
+	res := ownership.Resolve(facts, cfg)
+	for _, w := range res.Warnings {
+		o.log.WarnContext(ctx, "ownership file problem", "repo", owner+"/"+repo, "problem", w)
+	}
+	return res, nil
+}
+
+// Facts reads catalog-info.yaml and the first CODEOWNERS GitHub would use
+// from the default branch of owner/repo. Absent files are left nil.
+func (o *Ownership) Facts(ctx context.Context, c *github.Client, owner, repo string) (ownership.Facts, error) {
+	key := strings.ToLower(owner + "/" + repo)
+	if o.ttl > 0 {
+		o.mu.Lock()
+		e, ok := o.facts[key]
+		o.mu.Unlock()
+		if ok && o.now().Sub(e.at) < o.ttl {
+			return e.facts, nil
+		}
+	}
+	f, err := o.readFacts(ctx, c, owner, repo)
+	if err != nil {
+		return f, err
+	}
+	if o.ttl > 0 {
+		o.mu.Lock()
+		now := o.now()
+		if len(o.facts) > 10000 {
+			for k, e := range o.facts {
+				if now.Sub(e.at) >= o.ttl {
+					delete(o.facts, k)
+				}
+			}
+		}
+		o.facts[key] = factsEntry{at: now, facts: f}
+		o.mu.Unlock()
+	}
+	return f, nil
+}
+
+// readFacts reads the files behind Facts. The byte slices are never changed
+// afterwards (Resolve only reads them), so cached Facts can be shared.
+func (o *Ownership) readFacts(ctx context.Context, c *github.Client, owner, repo string) (ownership.Facts, error) {
+	f := ownership.Facts{Repo: owner + "/" + repo}
+	b, ok, err := ownershipReadFile(ctx, c, owner, repo, CatalogInfoPath)
+	if err != nil {
+		return f, err
+	}
+	if ok {
+		f.CatalogInfo = b
+	}
+	for _, p := range CODEOWNERSPaths {
+		b, ok, err := ownershipReadFile(ctx, c, owner, repo, p)
+		if err != nil {
+			return f, err
+		}
+		if ok {
+			f.CODEOWNERS, f.CODEOWNERSPath = b, p
+			break
+		}
+	}
+	return f, nil
+}
+
+// TeamMembers returns the logins of the members of org/teamSlug (including
+// members of child teams, as GitHub lists them), sorted.
+func (o *Ownership) TeamMembers(ctx context.Context, c *github.Client, org, teamSlug string) ([]string, error) {
+	opts := &github.TeamListTeamMembersOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	var logins []string
+	for {
+		users, resp, err := c.Teams.ListTeamMembersBySlug(ctx, org, teamSlug, opts)
+		if err != nil {
+			if isStatus(err, http.StatusNotFound) {
+				return nil, fmt.Errorf("list members of team %s/%s: team not found or not visible to tasuki (it needs the members:read permission): %w", org, teamSlug, err)
+			}
+			return nil, fmt.Errorf("list members of team %s/%s: %w", org, teamSlug, err)
+		}
+		for _, u := range users {
+			logins = append(logins, u.GetLogin())
+		}
+		if resp == nil || resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	slices.Sort(logins)
+	return slices.Compact(logins), nil
+}
+
+// IsTeamMember reports whether login is an active member of org/team. A
+// pending invitation is not membership; an unknown team or user is not an
+// error but false.
+func (o *Ownership) IsTeamMember(ctx context.Context, c *github.Client, org, team, login string) (bool, error) {
+	m, _, err := c.Teams.GetTeamMembershipBySlug(ctx, org, team, login)
+	if err != nil {
+		if isStatus(err, http.StatusNotFound) {
+			return false, nil
+		}
+		return false, fmt.Errorf("check membership of %s in team %s/%s: %w", login, org, team, err)
+	}
+	return m.GetState() == "active", nil
+}
+
+// SREs returns the owning team's SREs: the logins listed in the config plus
+// the members of the configured SRE team, sorted and without duplicates.
+func (o *Ownership) SREs(ctx context.Context, c *github.Client, org string, owners ownership.Owners) ([]string, error) {
+	out := slices.Clone(owners.SREs)
+	if owners.SRETeam != "" {
+		ms, err := o.TeamMembers(ctx, c, org, owners.SRETeam)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ms...)
+	}
+	slices.SortFunc(out, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return slices.CompactFunc(out, strings.EqualFold), nil
+}
+
+// ownershipReadFile reads path from the default branch of owner/repo. A missing
+// file (or a directory at that path) is (nil, false, nil).
+func ownershipReadFile(ctx context.Context, c *github.Client, owner, repo, path string) ([]byte, bool, error) {
+	fc, _, _, err := c.Repositories.GetContents(ctx, owner, repo, path, nil)
+	if err != nil {
+		if isStatus(err, http.StatusNotFound) {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("read %s/%s:%s: %w", owner, repo, path, err)
+	}
+	if fc == nil {
+		return nil, false, nil // a directory
+	}
+	s, err := fc.GetContent()
+	if err != nil {
+		// Over 1 MB the Contents API sends no content ("encoding": "none").
+		return nil, false, fmt.Errorf("read %s/%s:%s (%d bytes): %w", owner, repo, path, fc.GetSize(), err)
+	}
+	return []byte(s), true, nil
+}

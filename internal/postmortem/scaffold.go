@@ -1,0 +1,457 @@
+package postmortem
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"text/template"
+	"time"
+
+	"github.com/tasuki-sre/tasuki/internal/marker"
+	"github.com/tasuki-sre/tasuki/templates"
+)
+
+// MaxBody is GitHub's limit on an issue body, in characters.
+const MaxBody = 65536
+
+// Caps keep a long incident's body under MaxBody.
+const (
+	maxTimeline = 300
+	maxChanges  = 60
+)
+
+// Template is a parsed postmortem template.
+type Template struct {
+	// Source names where the template came from ("built-in" or
+	// "owner/repo:.github/tasuki/postmortem.md"); errors quote it.
+	Source string
+	t      *template.Template
+}
+
+// TemplateError is a template that cannot be parsed or executed, with the
+// file and line to fix.
+type TemplateError struct {
+	Source string
+	Line   int // 0 when unknown
+	Msg    string
+}
+
+func (e *TemplateError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("postmortem template %s line %d: %s", e.Source, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("postmortem template %s: %s", e.Source, e.Msg)
+}
+
+// text/template errors read "template: NAME:LINE[:COL]: message".
+var tmplErrRe = regexp.MustCompile(`^template: .*?:(\d+)(?::\d+)?: (.*)$`)
+
+func templateError(source string, err error) *TemplateError {
+	msg := err.Error()
+	te := &TemplateError{Source: source, Msg: msg}
+	if m := tmplErrRe.FindStringSubmatch(msg); m != nil {
+		te.Line, _ = strconv.Atoi(m[1])
+		te.Msg = m[2]
+	}
+	return te
+}
+
+var tmplFuncs = template.FuncMap{
+	// generated places a section tasuki keeps current; the real function is
+	// bound at execution time.
+	"generated": func(string) (string, error) { return "", nil },
+}
+
+// ParseTemplate parses a postmortem template. source names the file in
+// errors. The template may use {{generated "facts"}}, "duration",
+// "timeline" and "changes" and the fields of Data.
+func ParseTemplate(source, text string) (*Template, error) {
+	if len(text) > MaxBody {
+		return nil, &TemplateError{Source: source, Msg: fmt.Sprintf("%d bytes is more than GitHub's %d-character issue body", len(text), MaxBody)}
+	}
+	t, err := template.New("postmortem").Funcs(tmplFuncs).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, templateError(source, err)
+	}
+	return &Template{Source: source, t: t}, nil
+}
+
+var (
+	builtinOnce sync.Once
+	builtin     *Template
+)
+
+// Builtin returns the template shipped in templates/postmortem.md.
+func Builtin() *Template {
+	builtinOnce.Do(func() {
+		b, err := templates.FS.ReadFile(templates.Postmortem)
+		if err != nil {
+			panic("postmortem: built-in template missing: " + err.Error())
+		}
+		t, err := ParseTemplate("built-in", string(b))
+		if err != nil {
+			panic("postmortem: built-in template: " + err.Error())
+		}
+		builtin = t
+	})
+	return builtin
+}
+
+// Data is what a template sees. Every string is safe markdown; facts that
+// are not known hold Unknown.
+type Data struct {
+	Ref        string // owner/repo#n of the incident
+	URL        string
+	Title      string // escaped incident title
+	Severity   string
+	Service    string
+	Team       string
+	Owners     string
+	Responders string
+	Started    string
+	Detected   string
+	Resolved   string
+	Duration   string
+	Due        string
+	Unknown    string
+}
+
+// Document is a rendered postmortem issue.
+type Document struct {
+	Title     string
+	Body      string
+	Labels    []string
+	Assignees []string
+	Severity  string
+	Due       time.Time // zero: no due date (yet)
+	Marker    marker.Marker
+	Sections  map[string]string
+}
+
+// PostmortemMarker is the marker that identifies the postmortem of an
+// incident.
+func PostmortemMarker(inc Incident) marker.Marker {
+	return marker.New(KindPostmortem, inc.Ref())
+}
+
+// Title returns "Postmortem: <incident title>" on one line, within
+// GitHub's 256-character limit.
+func Title(inc Incident) string {
+	t := "Postmortem: " + strings.Join(strings.Fields(inc.Title), " ")
+	if r := []rune(t); len(r) > 256 {
+		t = string(r[:255]) + "…"
+	}
+	return t
+}
+
+// IncidentSeverity is the highest severity label of the incident, else the
+// severity its issue form's "Severity" field names (issue forms cannot set
+// labels from a dropdown), else "".
+func IncidentSeverity(inc Incident, cfg Config) string {
+	if s := cfg.Severity(inc.Labels); s != "" {
+		return s
+	}
+	return cfg.Severity([]string{FormField(inc.Body, "Severity")})
+}
+
+type derived struct {
+	started, resolved time.Time
+	startedNote       string
+	severity          string
+	due               time.Time
+	hasDue            bool
+}
+
+func derive(inc Incident, facts Facts, cfg Config) derived {
+	loc := cfg.Location()
+	d := derived{severity: IncidentSeverity(inc, cfg), resolved: inc.ClosedAt}
+	if inc.State == "open" {
+		d.resolved = time.Time{}
+	}
+	start, err := ImpactStart(inc.Body, loc)
+	switch {
+	case err == nil && !start.IsZero():
+		d.started, d.startedNote = start, "from the incident's \"Impact started\" line"
+	case !facts.LabeledAt.IsZero():
+		d.started, d.startedNote = facts.LabeledAt, "when the incident label was added"
+	default:
+		d.started, d.startedNote = inc.CreatedAt, "when the incident was opened"
+	}
+	if err != nil {
+		d.startedNote += "; the \"Impact started\" line could not be read: " + inline(err.Error())
+	}
+	if d.started.IsZero() {
+		d.startedNote = ""
+	}
+	d.due, d.hasDue = DueDate(d.severity, d.resolved, cfg)
+	return d
+}
+
+// Start is when impact started: the incident's "Impact started" line, else
+// when the incident label was added, else when the incident was opened.
+func Start(inc Incident, facts Facts, cfg Config) time.Time {
+	return derive(inc, facts, cfg).started
+}
+
+// ChangesCover reports whether a changes section was rendered for impact
+// starting at start under cfg; when the start moved (a person corrected the
+// "Impact started" line), the changes must be listed again.
+func ChangesCover(section string, start time.Time, cfg Config) bool {
+	return strings.Contains(section, "impact started, "+FormatTime(start, cfg.Location())+":") &&
+		strings.Contains(section, "in the "+windowText(cfg.Window())+" before")
+}
+
+// Sections renders the generated sections for inc and facts.
+func Sections(inc Incident, facts Facts, cfg Config) map[string]string {
+	loc := cfg.Location()
+	d := derive(inc, facts, cfg)
+	title := prose(inc.Title)
+	if title == "" {
+		title = Unknown
+	}
+
+	var f strings.Builder
+	line := func(k, v string) { fmt.Fprintf(&f, "- **%s:** %s\n", k, v) }
+	line("Incident", link(inc.Ref(), inc.URL)+" — "+title)
+	line("Severity", orUnknown(codeOr(d.severity)))
+	svc := orUnknown(codeOr(facts.Service))
+	if facts.Team != "" {
+		svc += " · team " + login(facts.Team)
+	}
+	line("Service", svc)
+	line("Owners", logins(facts.Owners))
+	started := FormatTime(d.started, loc)
+	if d.startedNote != "" {
+		started += " — " + d.startedNote
+	}
+	line("Impact started", started)
+	line("Detected", FormatTime(inc.CreatedAt, loc)+" — incident opened")
+	if !facts.LabeledAt.IsZero() {
+		line("Declared", FormatTime(facts.LabeledAt, loc)+" — incident label added")
+	}
+	duration := durationText(d)
+	if d.resolved.IsZero() {
+		line("Resolved", "_not yet — the incident is open_")
+	} else {
+		line("Resolved", FormatTime(d.resolved, loc)+" — incident closed")
+	}
+	line("Duration", duration)
+	line("Postmortem due", dueText(d, cfg))
+	line("Responders", logins(Responders(inc, facts.Comments)))
+	facts_ := strings.TrimRight(f.String(), "\n")
+	if d.hasDue {
+		facts_ += "\n" + marker.New(KindDue, d.due.Format("2006-01-02")).String()
+	}
+
+	entries := Timeline(facts.Events, facts.Comments, cfg)
+	tl := ""
+	if len(entries) > maxTimeline {
+		tl = RenderTimeline(entries[:maxTimeline], cfg) + fmt.Sprintf("\n- _… %d later entries not shown; see the incident._", len(entries)-maxTimeline)
+	} else {
+		tl = RenderTimeline(entries, cfg)
+	}
+
+	return map[string]string{
+		SectionFacts:    facts_,
+		SectionDuration: duration,
+		SectionTimeline: tl,
+		SectionChanges:  renderChanges(facts, d.started, cfg),
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return Unknown
+	}
+	return s
+}
+
+func codeOr(s string) string {
+	if s == "" {
+		return ""
+	}
+	return login(s)
+}
+
+func durationText(d derived) string {
+	switch {
+	case d.resolved.IsZero():
+		return "_not yet — the incident is open_"
+	case d.started.IsZero() || d.resolved.Before(d.started):
+		return Unknown
+	default:
+		return FormatDuration(d.resolved.Sub(d.started))
+	}
+}
+
+func dueText(d derived, cfg Config) string {
+	switch {
+	case d.severity == "":
+		return Unknown + " — no severity label"
+	case d.resolved.IsZero():
+		return "set when the incident is resolved"
+	case !d.hasDue:
+		return "no due date for " + login(d.severity)
+	}
+	n := 0
+	for k, v := range cfg.DueBusinessDays {
+		if strings.EqualFold(k, d.severity) {
+			n = v
+		}
+	}
+	return fmt.Sprintf("**%s** (%d business days after resolution, %s)", d.due.Format("2006-01-02"), n, login(d.severity))
+}
+
+func renderChanges(facts Facts, started time.Time, cfg Config) string {
+	loc := cfg.Location()
+	var b strings.Builder
+	if started.IsZero() {
+		b.WriteString("_The impact start is unknown, so changes before it could not be listed._")
+		return b.String()
+	}
+	w := cfg.Window()
+	fmt.Fprintf(&b, "Pull requests merged and deployments in the %s before impact started, %s:\n\n", windowText(w), FormatTime(started, loc))
+	changes := facts.Changes
+	if len(changes) == 0 {
+		b.WriteString("_None found._")
+	}
+	shown := changes
+	if len(shown) > maxChanges {
+		shown = shown[:maxChanges]
+	}
+	for i, c := range shown {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		when := FormatTime(c.At, loc)
+		switch c.Kind {
+		case "pull":
+			fmt.Fprintf(&b, "- %s — pull request %s %s", when, link(c.Repo+"#"+strconv.Itoa(c.Number), c.URL), inline(c.Title))
+			if c.Actor != "" {
+				b.WriteString(", merged by " + login(c.Actor))
+			}
+		case "deployment":
+			env := c.Environment
+			if env == "" {
+				env = "unknown environment"
+			}
+			fmt.Fprintf(&b, "- %s — %s of %s to %s in %s", when, link("deployment", c.URL), login(shortRef(c.Ref)), login(env), login(c.Repo))
+			if c.Actor != "" {
+				b.WriteString(" by " + login(c.Actor))
+			}
+			if c.Status != "" {
+				b.WriteString(", " + login(c.Status))
+				if !c.StatusAt.IsZero() {
+					b.WriteString(" at " + FormatTime(c.StatusAt, loc))
+				}
+			} else {
+				b.WriteString(", no status reported")
+			}
+		}
+	}
+	if len(changes) > maxChanges {
+		fmt.Fprintf(&b, "\n- _… %d more not shown._", len(changes)-maxChanges)
+	}
+	for _, g := range facts.ChangeGaps {
+		b.WriteString("\n\n_Could not list changes of " + inline(g) + "; this list may be incomplete._")
+	}
+	return b.String()
+}
+
+// windowText shows a window in hours ("72h") or minutes.
+func windowText(w time.Duration) string {
+	if w%time.Hour == 0 {
+		return strconv.Itoa(int(w/time.Hour)) + "h"
+	}
+	return strconv.Itoa(int(w/time.Minute)) + "m"
+}
+
+func shortRef(r string) string {
+	if len(r) == 40 && strings.Trim(r, "0123456789abcdef") == "" {
+		return r[:7]
+	}
+	return r
+}
+
+// Scaffold renders the postmortem of inc from tmpl (the built-in template
+// when nil). The body always ends with the postmortem marker, even when an
+// override forgot it, so that the writer finds the issue again.
+func Scaffold(inc Incident, facts Facts, tmpl *Template, cfg Config) (Document, error) {
+	if tmpl == nil {
+		tmpl = Builtin()
+	}
+	loc := cfg.Location()
+	d := derive(inc, facts, cfg)
+	sections := Sections(inc, facts, cfg)
+	data := Data{
+		Ref:        inc.Ref(),
+		URL:        safeURL(inc.URL),
+		Title:      orUnknown(prose(inc.Title)),
+		Severity:   orUnknown(codeOr(d.severity)),
+		Service:    orUnknown(codeOr(facts.Service)),
+		Team:       orUnknown(codeOr(facts.Team)),
+		Owners:     logins(facts.Owners),
+		Responders: logins(Responders(inc, facts.Comments)),
+		Started:    FormatTime(d.started, loc),
+		Detected:   FormatTime(inc.CreatedAt, loc),
+		Resolved:   FormatTime(d.resolved, loc),
+		Duration:   sections[SectionDuration],
+		Due:        dueText(d, cfg),
+		Unknown:    Unknown,
+	}
+	used := map[string]bool{}
+	t, err := tmpl.t.Clone()
+	if err != nil {
+		return Document{}, templateError(tmpl.Source, err)
+	}
+	t.Funcs(template.FuncMap{"generated": func(name string) (string, error) {
+		content, ok := sections[name]
+		if !ok {
+			return "", fmt.Errorf("unknown generated section %q (known: changes, duration, facts, timeline)", name)
+		}
+		if used[name] {
+			return "", fmt.Errorf("generated section %q used twice", name)
+		}
+		used[name] = true
+		if name == SectionDuration {
+			return span(name, content), nil
+		}
+		return block(name, content), nil
+	}})
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		return Document{}, templateError(tmpl.Source, err)
+	}
+	m := PostmortemMarker(inc)
+	body := strings.TrimRight(buf.String(), "\n") + "\n\n" + m.String() + "\n"
+	if len(body) > MaxBody {
+		return Document{}, &TemplateError{Source: tmpl.Source, Msg: fmt.Sprintf("the rendered postmortem is %d characters, more than GitHub's %d", len(body), MaxBody)}
+	}
+	labels := []string{cfg.Label}
+	if d.severity != "" {
+		labels = append(labels, d.severity)
+	}
+	doc := Document{
+		Title:     Title(inc),
+		Body:      body,
+		Labels:    labels,
+		Assignees: facts.Owners,
+		Severity:  d.severity,
+		Marker:    m,
+		Sections:  sections,
+	}
+	if d.hasDue {
+		doc.Due = d.due
+	}
+	return doc, nil
+}
+
+// IsTemplateError reports whether err is a *TemplateError.
+func IsTemplateError(err error) bool {
+	var te *TemplateError
+	return errors.As(err, &te)
+}

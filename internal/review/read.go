@@ -1,0 +1,707 @@
+package review
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	tfjson "github.com/hashicorp/terraform-json"
+)
+
+// Budgets that bound the memory ReadPlan uses on large plans.
+const (
+	AttrsPerChange = 50    // attribute diffs kept per change
+	AttrBudget     = 10000 // attribute diffs kept per plan: more than a 1 MB job summary shows
+	ValueLimit     = 200   // bytes of one rendered value
+)
+
+// ReadPlan reads the output of `terraform show -json PLANFILE` (Terraform
+// >= 0.12, format 0.x and 1.x, and OpenTofu) from r, streaming: memory
+// depends on the largest single resource change, not on the plan size.
+// source names the input in errors. UTF-16 (what Windows PowerShell's `>`
+// writes) and gzip input are converted and named in Plan.Encoding.
+// Sensitive values are masked while reading and variables are skipped
+// unread. Errors are *PlanError naming source, never quoting the file. An
+// errored plan is read and flagged (Plan.Errored), not rejected.
+func ReadPlan(r io.Reader, source string) (*Plan, error) {
+	perr := func(format string, args ...any) error {
+		return &PlanError{Source: source, Reason: fmt.Sprintf(format, args...)}
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	p := &Plan{Source: source, Complete: true}
+	head, _ := br.Peek(4)
+	switch {
+	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
+		_, _ = br.Discard(3)
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || len(head) >= 2 && head[0] != 0 && head[1] == 0:
+		if head[0] == 0xFF {
+			_, _ = br.Discard(2)
+		}
+		p.Encoding = "UTF-16LE"
+		br = bufio.NewReaderSize(&utf16Reader{r: br}, 64<<10)
+	case bytes.HasPrefix(head, []byte{0xFE, 0xFF}) || len(head) >= 2 && head[0] == 0 && head[1] != 0:
+		if head[0] == 0xFE {
+			_, _ = br.Discard(2)
+		}
+		p.Encoding = "UTF-16BE"
+		br = bufio.NewReaderSize(&utf16Reader{r: br, big: true}, 64<<10)
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+		// plan.json.gz, as some pipelines store artifacts.
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, perr("gzip-compressed but unreadable: %v", err)
+		}
+		defer zr.Close()
+		p.Encoding = "gzip"
+		br = bufio.NewReaderSize(zr, 64<<10)
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		return nil, perr("this is a binary plan file (terraform plan -out), not JSON: run terraform show -json PLANFILE > plan.json")
+	}
+	l := &lexer{r: br}
+	c, err := l.ws()
+	if err != nil {
+		var te *truncatedError
+		if errors.As(err, &te) && te.off == 0 {
+			return nil, perr("empty file, not a plan: run terraform show -json PLANFILE > plan.json")
+		}
+		return nil, lexError(source, err)
+	}
+	if c != '{' {
+		if c == '[' || c == '"' {
+			return nil, perr("a JSON %s, not a plan (terraform show -json PLANFILE writes an object)", map[byte]string{'[': "array", '"': "string"}[c])
+		}
+		return nil, perr("not JSON (a text plan? run terraform show -json PLANFILE)")
+	}
+
+	var (
+		sawPlan, sawValues, sawRedacted, sawFormat, sawApplyable bool
+		budget                                                   = AttrBudget
+	)
+	rd := &reader{in: interner{}, lex: l, plan: p, budget: &budget, sec: newSecrets()}
+	c, err = l.ws()
+	if err != nil {
+		return nil, lexError(source, err)
+	}
+	for c != '}' {
+		if c != '"' {
+			return nil, lexError(source, l.fail("expected a string key"))
+		}
+		key, err := l.str(true)
+		if err != nil {
+			return nil, lexError(source, err)
+		}
+		if c, err = l.ws(); err != nil {
+			return nil, lexError(source, err)
+		}
+		if c != ':' {
+			return nil, lexError(source, l.fail("expected ':' after key"))
+		}
+		if c, err = l.ws(); err != nil {
+			return nil, lexError(source, err)
+		}
+		switch key {
+		case "format_version":
+			sawFormat = true
+			err = l.scalar(c, &p.FormatVersion)
+		case "terraform_version":
+			err = l.scalar(c, &p.TerraformVersion)
+		case "errored":
+			sawPlan = true
+			err = l.scalar(c, &p.Errored)
+		case "complete":
+			sawPlan = true
+			err = l.scalar(c, &p.Complete)
+		case "applyable":
+			sawPlan, sawApplyable = true, true
+			err = l.scalar(c, &p.Applyable)
+		case "resource_changes":
+			sawPlan = true
+			err = l.array(c, key, func(raw []byte, i int) error {
+				ch, err := rd.resourceChange(raw, key, i)
+				if err == nil {
+					p.Changes = append(p.Changes, ch)
+					rd.seenChanges = append(rd.seenChanges, len(rd.sec.order))
+				}
+				return err
+			})
+		case "resource_drift":
+			sawPlan = true
+			err = l.array(c, key, func(raw []byte, i int) error {
+				ch, err := rd.resourceChange(raw, key, i)
+				if err == nil {
+					p.Drift = append(p.Drift, ch)
+					rd.seenDrift = append(rd.seenDrift, len(rd.sec.order))
+				}
+				return err
+			})
+		case "deferred_changes":
+			sawPlan = true
+			err = l.array(c, key, func(raw []byte, i int) error {
+				var d struct {
+					Reason         string              `json:"reason"`
+					ResourceChange *lazyResourceChange `json:"resource_change"`
+				}
+				if err := json.Unmarshal(raw, &d); err != nil {
+					return decodeError(key, i, err, l.capStart)
+				}
+				if d.ResourceChange == nil {
+					return nil
+				}
+				ch, err := rd.convert(d.ResourceChange)
+				if err != nil {
+					return decodeError(key, i, err, l.capStart)
+				}
+				ch.Reason = d.Reason
+				p.Deferred = append(p.Deferred, ch)
+				rd.seenDeferred = append(rd.seenDeferred, len(rd.sec.order))
+				return nil
+			})
+		case "output_changes":
+			sawPlan = true
+			err = l.object(c, key, func(name string, raw []byte) error {
+				var oc tfjson.Change
+				if err := json.Unmarshal(raw, &oc); err != nil {
+					return decodeError(key+"."+name, -1, err, l.capStart)
+				}
+				p.Outputs = append(p.Outputs, rd.outputChange(name, &oc))
+				rd.seenOutputs = append(rd.seenOutputs, len(rd.sec.order))
+				return nil
+			})
+		case "checks":
+			sawPlan = true
+			err = l.array(c, key, func(raw []byte, i int) error {
+				var cr tfjson.CheckResultStatic
+				if err := json.Unmarshal(raw, &cr); err != nil {
+					return decodeError(key, i, err, l.capStart)
+				}
+				rd.check(&cr)
+				return nil
+			})
+		case "action_invocations":
+			sawPlan = true
+			err = l.array(c, key, func([]byte, int) error { p.ActionInvocations++; return nil })
+		case "values":
+			sawValues = true
+			err = l.skip(c)
+		case "plan_format_version", "provider_schemas_format_version":
+			sawRedacted = true
+			err = l.skip(c)
+		case "planned_values", "prior_state", "configuration", "relevant_attributes", "variables":
+			// Variables may hold sensitive values and are never read.
+			sawPlan = true
+			err = l.skip(c)
+		default:
+			err = l.skip(c)
+		}
+		if err != nil {
+			return nil, lexError(source, err)
+		}
+		if c, err = l.ws(); err != nil {
+			return nil, lexError(source, err)
+		}
+		switch c {
+		case ',':
+			if c, err = l.ws(); err != nil {
+				return nil, lexError(source, err)
+			}
+		case '}':
+		default:
+			return nil, lexError(source, l.fail("expected ',' or '}' after a top-level value"))
+		}
+	}
+	if end, err := l.atEnd(); err != nil {
+		return nil, lexError(source, err)
+	} else if !end {
+		return nil, perr("unexpected data after the JSON document at byte %d (two documents concatenated, or stray braces?)", l.off)
+	}
+
+	switch {
+	case sawRedacted && !sawFormat:
+		return nil, perr("this is HCP Terraform's redacted plan (plan_format_version), not terraform show -json output: download the run's JSON plan (json-output) instead")
+	case !sawPlan && sawValues:
+		return nil, perr("this is a state file (terraform show -json without a plan file), not a plan: run terraform show -json PLANFILE")
+	case !sawPlan && !sawFormat:
+		return nil, perr("no plan in this JSON (no format_version, resource_changes or planned_values): run terraform show -json PLANFILE")
+	case !sawPlan:
+		return nil, perr("this is an empty state (terraform show -json without a plan file), not a plan: run terraform show -json PLANFILE")
+	}
+	if sawFormat {
+		major, _, _ := strings.Cut(p.FormatVersion, ".")
+		if major != "0" && major != "1" {
+			return nil, perr("unsupported format_version %q (tasuki reads 0.x and 1.x)", mdSafeVersion(p.FormatVersion))
+		}
+	}
+	if !sawApplyable {
+		// Terraform before 1.7 does not say; an errored plan cannot be applied.
+		p.Applyable = !p.Errored
+	}
+	p.AttrsOmitted = rd.omitted
+	p.ChangesWithoutAttrs = rd.omittedChanges
+	rd.scrub()
+	sort.Slice(p.Outputs, func(i, j int) bool { return p.Outputs[i].Name < p.Outputs[j].Name })
+	return p, nil
+}
+
+// mdSafeVersion keeps a format version short and printable for messages.
+func mdSafeVersion(v string) string {
+	if len(v) > 20 {
+		v = v[:20]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return '?'
+		}
+		return r
+	}, v)
+}
+
+func lexError(source string, err error) error {
+	var pe *PlanError
+	if errors.As(err, &pe) {
+		pe.Source = source
+		return pe
+	}
+	return &PlanError{Source: source, Reason: err.Error()}
+}
+
+// decodeError describes a decode failure without quoting any value.
+func decodeError(where string, i int, err error, base int64) error {
+	if i >= 0 {
+		where = fmt.Sprintf("%s[%d]", where, i)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return &PlanError{Reason: fmt.Sprintf("%s: %s has the wrong JSON type (want %s)", where, te.Field, te.Type)}
+	}
+	var ee *elemError
+	if errors.As(err, &ee) {
+		if ee.off < 0 {
+			return &PlanError{Reason: fmt.Sprintf("%s: %s", where, ee.what)}
+		}
+		return &PlanError{Reason: fmt.Sprintf("invalid JSON at byte %d in %s: %s", base+int64(ee.off), where, ee.what)}
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		// json's messages name at most one character, never a value.
+		return &PlanError{Reason: fmt.Sprintf("invalid JSON at byte %d in %s: %s", base+se.Offset-1, where, strings.TrimPrefix(se.Error(), "json: "))}
+	}
+	return &PlanError{Reason: fmt.Sprintf("%s: cannot decode", where)}
+}
+
+// scalar decodes a small value into dst.
+func (l *lexer) scalar(c byte, dst any) error {
+	raw, err := l.capture(c)
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(raw, []byte("null")) {
+		return nil
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return fmt.Errorf("invalid top-level value ending at byte %d: %w", l.off, err)
+	}
+	return nil
+}
+
+// array calls fn with the raw bytes of each element of the array that
+// starts with c (null is an empty array).
+func (l *lexer) array(c byte, key string, fn func(raw []byte, i int) error) error {
+	if c == 'n' {
+		return l.literal("ull")
+	}
+	if c != '[' {
+		return l.fail(key + " is not an array")
+	}
+	c, err := l.ws()
+	if err != nil {
+		return err
+	}
+	for i := 0; c != ']'; i++ {
+		raw, err := l.capture(c)
+		if err != nil {
+			return err
+		}
+		if err := fn(raw, i); err != nil {
+			return err
+		}
+		if c, err = l.ws(); err != nil {
+			return err
+		}
+		switch c {
+		case ',':
+			if c, err = l.ws(); err != nil {
+				return err
+			}
+		case ']':
+		default:
+			return l.fail("expected ',' or ']' in " + key)
+		}
+	}
+	return nil
+}
+
+// object calls fn with each member of the object that starts with c.
+func (l *lexer) object(c byte, key string, fn func(name string, raw []byte) error) error {
+	if c == 'n' {
+		return l.literal("ull")
+	}
+	if c != '{' {
+		return l.fail(key + " is not an object")
+	}
+	c, err := l.ws()
+	if err != nil {
+		return err
+	}
+	for c != '}' {
+		if c != '"' {
+			return l.fail("expected a string key in " + key)
+		}
+		name, err := l.str(true)
+		if err != nil {
+			return err
+		}
+		if c, err = l.ws(); err != nil {
+			return err
+		}
+		if c != ':' {
+			return l.fail("expected ':' in " + key)
+		}
+		if c, err = l.ws(); err != nil {
+			return err
+		}
+		raw, err := l.capture(c)
+		if err != nil {
+			return err
+		}
+		if err := fn(name, raw); err != nil {
+			return err
+		}
+		if c, err = l.ws(); err != nil {
+			return err
+		}
+		switch c {
+		case ',':
+			if c, err = l.ws(); err != nil {
+				return err
+			}
+		case '}':
+		default:
+			return l.fail("expected ',' or '}' in " + key)
+		}
+	}
+	return nil
+}
+
+// reader converts terraform-json values into tasuki's masked types.
+type reader struct {
+	in      interner
+	lex     *lexer
+	sec     *secrets
+	plan    *Plan
+	budget  *int
+	omitted int
+	// omittedChanges counts changes read after AttrBudget ran out.
+	omittedChanges int
+	// seen* record, per change and output, how many secrets were known
+	// when it was rendered: scrub checks it against the later ones only.
+	seenChanges, seenDrift, seenDeferred, seenOutputs []int
+}
+
+// lazyResourceChange is tfjson.ResourceChange with the values left raw:
+// a change whose attribute diff is over budget and that marks nothing
+// sensitive is never decoded into maps, which is most of the work on a big
+// plan.
+type lazyResourceChange struct {
+	Address         string              `json:"address"`
+	PreviousAddress string              `json:"previous_address"`
+	ModuleAddress   string              `json:"module_address"`
+	Mode            tfjson.ResourceMode `json:"mode"`
+	Type            string              `json:"type"`
+	Name            string              `json:"name"`
+	DeposedKey      string              `json:"deposed"`
+	ActionReason    tfjson.ActionReason `json:"action_reason"`
+	Change          *lazyChange         `json:"change"`
+}
+
+type lazyChange struct {
+	Actions         tfjson.Actions    `json:"actions"`
+	Before          json.RawMessage   `json:"before"`
+	After           json.RawMessage   `json:"after"`
+	AfterUnknown    json.RawMessage   `json:"after_unknown"`
+	BeforeSensitive json.RawMessage   `json:"before_sensitive"`
+	AfterSensitive  json.RawMessage   `json:"after_sensitive"`
+	Importing       *tfjson.Importing `json:"importing"`
+	ReplacePaths    []any             `json:"replace_paths"`
+}
+
+func decodeAny(raw json.RawMessage) (any, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		// json's offset is relative to this value; say what, not where.
+		return nil, elemErr(-1, "a value in change is not valid JSON")
+	}
+	return v, nil
+}
+
+// decodeMask decodes a sensitivity or unknown mask; a mask that marks
+// nothing (no `true` anywhere) means the same as none and is not decoded.
+func decodeMask(raw json.RawMessage) (any, error) {
+	if !bytes.Contains(raw, []byte("true")) {
+		return nil, nil
+	}
+	return decodeAny(raw)
+}
+
+func (rd *reader) resourceChange(raw []byte, key string, i int) (Change, error) {
+	var rc lazyResourceChange
+	if err := parseResourceChange(raw, &rc, rd.in); err != nil {
+		return Change{}, decodeError(key, i, err, rd.lex.capStart)
+	}
+	if rc.Address == "" {
+		return Change{}, &PlanError{Reason: fmt.Sprintf("%s[%d]: no address", key, i)}
+	}
+	ch, err := rd.convert(&rc)
+	if err != nil {
+		return Change{}, decodeError(key, i, err, rd.lex.capStart)
+	}
+	return ch, nil
+}
+
+func (rd *reader) convert(rc *lazyResourceChange) (Change, error) {
+	ch := Change{
+		Address:     rc.Address,
+		PrevAddress: rc.PreviousAddress,
+		Module:      rc.ModuleAddress,
+		Type:        rc.Type,
+		Name:        rc.Name,
+		Mode:        string(rc.Mode),
+		Deposed:     rc.DeposedKey,
+		Reason:      string(rc.ActionReason),
+	}
+	if ch.Mode == "" {
+		ch.Mode = "managed"
+	}
+	c := rc.Change
+	if c == nil {
+		ch.Action = ActionNoOp
+		return ch, nil
+	}
+	ch.Action, ch.ReplaceOrder = action(c.Actions)
+	var err error
+	var bs, as, au, before, after any
+	if bs, err = decodeMask(c.BeforeSensitive); err != nil {
+		return ch, err
+	}
+	if as, err = decodeMask(c.AfterSensitive); err != nil {
+		return ch, err
+	}
+	diff := (ch.Action == ActionCreate || ch.Action == ActionUpdate || ch.Action == ActionReplace) && *rd.budget > 0
+	if diff || containsTrue(bs) {
+		if before, err = decodeAny(c.Before); err != nil {
+			return ch, err
+		}
+	}
+	if diff || containsTrue(as) {
+		if after, err = decodeAny(c.After); err != nil {
+			return ch, err
+		}
+	}
+	// Learn this change's secrets before rendering any of its values.
+	rd.sec.learn(before, bs)
+	rd.sec.learn(after, as)
+	if c.Importing != nil {
+		ch.Importing = true
+		switch {
+		case c.Importing.Unknown:
+			ch.ImportID = Unknown
+		default:
+			ch.ImportID = c.Importing.ID
+		}
+		if rd.sec.hides(ch.ImportID) {
+			ch.ImportID = Sensitive
+		}
+	}
+	for _, rp := range c.ReplacePaths {
+		ch.ReplacePaths = append(ch.ReplacePaths, rd.sec.replacePath(rp, bs, as))
+	}
+	switch {
+	case diff:
+		if au, err = decodeMask(c.AfterUnknown); err != nil {
+			return ch, err
+		}
+		d := differ{sec: rd.sec, limit: AttrsPerChange}
+		if *rd.budget < d.limit {
+			d.limit = *rd.budget
+		}
+		d.walk("", before, after, bs, as, au, before != nil, after != nil || au == true)
+		ch.Attrs = d.out
+		ch.AttrsOmitted = d.omitted
+		*rd.budget -= len(d.out)
+		rd.omitted += d.omitted
+	case ch.Action == ActionCreate || ch.Action == ActionUpdate || ch.Action == ActionReplace:
+		rd.omittedChanges++
+	}
+	return ch, nil
+}
+
+// action maps Terraform's action list to one Action.
+func action(as tfjson.Actions) (Action, string) {
+	switch {
+	case as.Replace():
+		if as.DestroyBeforeCreate() {
+			return ActionReplace, DeleteThenCreate
+		}
+		return ActionReplace, CreateThenDelete
+	case as.Create():
+		return ActionCreate, ""
+	case as.Update():
+		return ActionUpdate, ""
+	case as.Delete():
+		return ActionDelete, ""
+	case as.Read():
+		return ActionRead, ""
+	case as.NoOp():
+		return ActionNoOp, ""
+	case as.Forget():
+		return ActionForget, ""
+	}
+	var has = map[tfjson.Action]bool{}
+	for _, a := range as {
+		has[a] = true
+	}
+	switch {
+	case has[tfjson.ActionDelete] && has[tfjson.ActionCreate]:
+		return ActionReplace, DeleteThenCreate
+	case has[tfjson.ActionForget] && has[tfjson.ActionCreate]:
+		// Forget the old object, create a new one: the old one stays in
+		// the cloud, a new one appears.
+		return ActionCreate, ""
+	case has[tfjson.ActionDelete]:
+		return ActionDelete, ""
+	case has[tfjson.ActionForget]:
+		return ActionForget, ""
+	case has[tfjson.ActionCreate]:
+		return ActionCreate, ""
+	case has[tfjson.ActionUpdate]:
+		return ActionUpdate, ""
+	case has[tfjson.ActionRead]:
+		return ActionRead, ""
+	}
+	return ActionNoOp, ""
+}
+
+func (rd *reader) outputChange(name string, c *tfjson.Change) OutputChange {
+	rd.sec.learn(c.Before, c.BeforeSensitive)
+	rd.sec.learn(c.After, c.AfterSensitive)
+	o := OutputChange{Name: name}
+	o.Action, _ = action(c.Actions)
+	if o.Action == ActionReplace {
+		o.Action = ActionUpdate
+	}
+	bs, as := containsTrue(c.BeforeSensitive), containsTrue(c.AfterSensitive)
+	o.Sensitive = bs || as
+	switch {
+	case o.Action == ActionCreate:
+		o.Before = "null"
+	case bs:
+		o.Before = Sensitive
+	default:
+		o.Before = rd.sec.renderValue(c.Before, nil, nil)
+	}
+	switch {
+	case as:
+		o.After = Sensitive
+	case c.AfterUnknown == true:
+		o.After, o.Unknown = Unknown, true
+	default:
+		o.After = rd.sec.renderValue(c.After, nil, c.AfterUnknown)
+		o.Unknown = containsTrue(c.AfterUnknown)
+	}
+	if o.Action == ActionDelete {
+		o.After = "null"
+	}
+	return o
+}
+
+func (rd *reader) check(cr *tfjson.CheckResultStatic) {
+	kind := string(cr.Address.Kind)
+	if len(cr.Instances) == 0 {
+		switch cr.Status {
+		case tfjson.CheckStatusFail, tfjson.CheckStatusError:
+			rd.plan.Checks = append(rd.plan.Checks, CheckResult{Address: cr.Address.ToDisplay, Kind: kind, Status: string(cr.Status)})
+		case tfjson.CheckStatusPass:
+			rd.plan.ChecksPassed++
+		}
+		return
+	}
+	for _, in := range cr.Instances {
+		switch in.Status {
+		case tfjson.CheckStatusFail, tfjson.CheckStatusError:
+			r := CheckResult{Address: in.Address.ToDisplay, Kind: kind, Status: string(in.Status)}
+			if r.Address == "" {
+				r.Address = cr.Address.ToDisplay
+			}
+			for _, pr := range in.Problems {
+				r.Problems = append(r.Problems, pr.Message)
+			}
+			rd.plan.Checks = append(rd.plan.Checks, r)
+		case tfjson.CheckStatusPass:
+			rd.plan.ChecksPassed++
+		}
+	}
+}
+
+// scrub masks rendered values that contain a secret learned after they were
+// rendered (a later change or output marked the same value sensitive).
+func (rd *reader) scrub() {
+	fix := func(chs []Change, seen []int) {
+		for i := range chs {
+			from := seen[i]
+			if from >= len(rd.sec.order) {
+				continue
+			}
+			for j := range chs[i].Attrs {
+				a := &chs[i].Attrs[j]
+				if rd.sec.hidesRendered(a.Before, from) {
+					a.Before, a.Sensitive = Sensitive, true
+				}
+				if rd.sec.hidesRendered(a.After, from) {
+					a.After, a.Sensitive = Sensitive, true
+				}
+			}
+			if rd.sec.hides(chs[i].ImportID) {
+				chs[i].ImportID = Sensitive
+			}
+		}
+	}
+	// Check messages are written by module authors; Terraform refuses
+	// sensitive values in them, but a copy of a secret may still slip in.
+	for i := range rd.plan.Checks {
+		for j, msg := range rd.plan.Checks[i].Problems {
+			if rd.sec.find(msg, 0, len(msg)) {
+				rd.plan.Checks[i].Problems[j] = "(message hidden: it contains a sensitive value)"
+			}
+		}
+	}
+	fix(rd.plan.Changes, rd.seenChanges)
+	fix(rd.plan.Drift, rd.seenDrift)
+	fix(rd.plan.Deferred, rd.seenDeferred)
+	for i := range rd.plan.Outputs {
+		o := &rd.plan.Outputs[i]
+		if rd.sec.hidesRendered(o.Before, rd.seenOutputs[i]) {
+			o.Before, o.Sensitive = Sensitive, true
+		}
+		if rd.sec.hidesRendered(o.After, rd.seenOutputs[i]) {
+			o.After, o.Sensitive = Sensitive, true
+		}
+	}
+}

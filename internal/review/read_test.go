@@ -1,0 +1,336 @@
+package review
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf16"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/tasuki-sre/tasuki/internal/testenv"
+)
+
+// notPlans are the fixtures that are not plans, with what the error must say.
+var notPlans = map[string]string{
+	"checkov-state-not-plan.json":                   "this is a state file",
+	"tfjson-invalid-malformed-json.json":            "unexpected data after the JSON document at byte 15543",
+	"tofu-cloud-redacted-renderer-format-full.json": "HCP Terraform's redacted plan",
+}
+
+// rawCounts counts a plan's resource changes straight from the JSON,
+// independently of ReadPlan.
+func rawCounts(t *testing.T, data []byte) Counts {
+	t.Helper()
+	var raw struct {
+		ResourceChanges []struct {
+			PreviousAddress string `json:"previous_address"`
+			Address         string `json:"address"`
+			Change          struct {
+				Actions   []string        `json:"actions"`
+				Importing json.RawMessage `json:"importing"`
+			} `json:"change"`
+		} `json:"resource_changes"`
+		DeferredChanges []json.RawMessage `json:"deferred_changes"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatalf("independent decode: %v", err)
+	}
+	var c Counts
+	for _, rc := range raw.ResourceChanges {
+		switch strings.Join(rc.Change.Actions, ",") {
+		case "create":
+			c.Create++
+		case "update":
+			c.Update++
+		case "delete":
+			c.Delete++
+		case "delete,create", "create,delete":
+			c.Replace++
+		case "read":
+			c.Read++
+		case "no-op":
+			c.NoOp++
+		case "forget":
+			c.Forget++
+		default:
+			t.Fatalf("%s: unexpected actions %v", rc.Address, rc.Change.Actions)
+		}
+		if len(rc.Change.Importing) > 0 && string(rc.Change.Importing) != "null" {
+			c.Import++
+		}
+		if rc.PreviousAddress != "" && rc.PreviousAddress != rc.Address {
+			c.Move++
+		}
+	}
+	c.Deferred = len(raw.DeferredChanges)
+	return c
+}
+
+func TestReadPlanFixtures(t *testing.T) {
+	dir := testenv.Fixtures(t, "tfplan")
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		testenv.Missing(t, "no plan fixtures in "+dir)
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := ReadPlan(bytes.NewReader(data), name)
+			if want, bad := notPlans[name]; bad {
+				var pe *PlanError
+				if !errors.As(err, &pe) || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), name+": ") {
+					t.Fatalf("ReadPlan error = %v, want a *PlanError naming %s and saying %q", err, name, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ReadPlan: %v", err)
+			}
+			if name == "checkov-utf16-encoded.json" {
+				if p.Encoding != "UTF-16LE" {
+					t.Errorf("Encoding = %q, want UTF-16LE", p.Encoding)
+				}
+				data = utf16ToUTF8(t, data)
+			}
+			if diff := cmp.Diff(rawCounts(t, data), p.Counts()); diff != "" {
+				t.Errorf("counts differ from the raw JSON (-raw +ReadPlan):\n%s", diff)
+			}
+			if len(p.Changes) != len(p.Changes) || p.FormatVersion == "" {
+				t.Errorf("FormatVersion empty")
+			}
+		})
+	}
+}
+
+func utf16ToUTF8(t *testing.T, b []byte) []byte {
+	t.Helper()
+	if len(b) < 2 || b[0] != 0xFF || b[1] != 0xFE {
+		t.Fatal("fixture is not UTF-16LE with a BOM")
+	}
+	b = b[2:]
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		u[i] = uint16(b[2*i]) | uint16(b[2*i+1])<<8
+	}
+	return []byte(string(utf16.Decode(u)))
+}
+
+// TestReadPlanDetails checks what ReadPlan keeps of specific fixtures.
+func TestReadPlanDetails(t *testing.T) {
+	dir := testenv.Fixtures(t, "tfplan")
+	read := func(t *testing.T, name string) *Plan {
+		t.Helper()
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		p, err := ReadPlan(f, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	t.Run("replace with paths and reason", func(t *testing.T) {
+		p := read(t, "tofu-showjson-requires-replace.json")
+		want := Change{Address: "test_instance.test", Type: "test_instance", Name: "test", Mode: "managed",
+			Action: ActionReplace, ReplaceOrder: DeleteThenCreate, Reason: "replace_because_cannot_update",
+			ReplacePaths: []string{"ami"},
+			Attrs: []AttrDiff{
+				{Path: "ami", Before: `"bar"`, After: `"force-replace"`},
+				{Path: "id", Before: `"placeholder"`, After: Unknown, Unknown: true},
+			}}
+		if diff := cmp.Diff([]Change{want}, p.Changes); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
+	t.Run("create before destroy", func(t *testing.T) {
+		p := read(t, "checkov-create-before-destroy.json")
+		if got := p.Changes[0]; got.Action != ActionReplace || got.ReplaceOrder != CreateThenDelete {
+			t.Errorf("got %s %s, want replace create-then-delete", got.Action, got.ReplaceOrder)
+		}
+	})
+	t.Run("tainted", func(t *testing.T) {
+		p := read(t, "tfjson-replace-because-tainted.json")
+		if got := p.Changes[0].Reason; got != "replace_because_tainted" {
+			t.Errorf("Reason = %q", got)
+		}
+	})
+	t.Run("moved no-op", func(t *testing.T) {
+		p := read(t, "tfjson-moved-block-noop.json")
+		c := p.Changes[0]
+		if !c.Moved() || c.Action != ActionNoOp || c.PrevAddress == "" {
+			t.Errorf("got %+v, want a moved no-op", c)
+		}
+	})
+	t.Run("import", func(t *testing.T) {
+		p := read(t, "tofu-cloud-import-generated-config.json")
+		c := p.Changes[0]
+		if !c.Importing || c.ImportID == "" {
+			t.Errorf("got %+v, want an import with an id", c)
+		}
+	})
+	t.Run("forget", func(t *testing.T) {
+		p := read(t, "checkov-forget-action.json")
+		if c := p.Changes[0]; c.Action != ActionForget || c.Reason != "delete_because_no_resource_config" {
+			t.Errorf("got %+v", c)
+		}
+	})
+	t.Run("errored", func(t *testing.T) {
+		p := read(t, "tofu-showjson-plan-error-errored.json")
+		if !p.Errored || p.Applyable {
+			t.Errorf("Errored=%v Applyable=%v, want errored and not applyable", p.Errored, p.Applyable)
+		}
+		s := Summarize([]*Plan{p}, DefaultConfig())
+		if v := Evaluate(s, DefaultConfig(), ApprovalFacts{}); v.State != StateError {
+			t.Errorf("errored plan verdict %q, want error", v.State)
+		}
+	})
+	t.Run("drift", func(t *testing.T) {
+		p := read(t, "tfsummarize-example-drift-modules.json")
+		if len(p.Drift) != 3 || p.Drift[0].Action != ActionDelete {
+			t.Errorf("drift = %+v, want 3 deletes outside Terraform", p.Drift)
+		}
+	})
+	t.Run("unknown outputs", func(t *testing.T) {
+		p := read(t, "tofu-showjson-unknown-outputs-only.json")
+		want := []OutputChange{
+			{Name: "bar", Action: ActionCreate, Before: "null", After: `["hello",(known after apply),"world"]`, Unknown: true},
+			{Name: "baz", Action: ActionCreate, Before: "null", After: `{"greeting":"hello","subject":"world","time":(known after apply)}`, Unknown: true},
+			{Name: "foo", Action: ActionCreate, Before: "null", After: `"hello"`},
+		}
+		if diff := cmp.Diff(want, p.Outputs); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
+	t.Run("sensitive", func(t *testing.T) {
+		p := read(t, "tofu-showjson-sensitive-values.json")
+		if diff := cmp.Diff([]AttrDiff{
+			{Path: "ami", Before: "null", After: Sensitive, Sensitive: true},
+			{Path: "id", Before: "null", After: Unknown, Unknown: true},
+		}, p.Changes[0].Attrs); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+		if o := p.Outputs[0]; o.After != Sensitive || !o.Sensitive {
+			t.Errorf("output %+v, want sensitive", o)
+		}
+	})
+	t.Run("data read", func(t *testing.T) {
+		p := read(t, "checkov-read-dependency-pending.json")
+		n := 0
+		for _, c := range p.Changes {
+			if c.Action == ActionRead {
+				n++
+				if c.Mode != "data" || !strings.HasPrefix(c.Reason, "read_because_") {
+					t.Errorf("read %+v", c)
+				}
+			}
+		}
+		if n != 4 {
+			t.Errorf("%d reads, want 4", n)
+		}
+	})
+}
+
+func TestReadPlanErrors(t *testing.T) {
+	for _, c := range []struct {
+		name, in, want string
+	}{
+		{"empty", "", "plan.json: empty file, not a plan"},
+		{"text plan", "Terraform will perform the following actions:\n", "plan.json: not JSON (a text plan? run terraform show -json PLANFILE)"},
+		{"binary plan", "PK\x03\x04rest", "plan.json: this is a binary plan file"},
+		{"array", "[1,2]", "plan.json: a JSON array, not a plan"},
+		{"truncated", `{"format_version":"1.2","resource_changes":[{"address":"a.b","change":{"actions":["cre`, "plan.json: truncated JSON at byte 86"},
+		{"future format", `{"format_version":"2.0","resource_changes":[]}`, `plan.json: unsupported format_version "2.0" (tasuki reads 0.x and 1.x)`},
+		{"state", `{"format_version":"1.0","terraform_version":"1.9.0","values":{"root_module":{}}}`, "plan.json: this is a state file (terraform show -json without a plan file), not a plan"},
+		{"empty state", `{"format_version":"1.0"}`, "plan.json: this is an empty state"},
+		{"syntax", `{"format_version":"1.2","resource_changes":[{"address" "a"}]}`, "plan.json: invalid JSON at byte 55 in resource_changes[0]: expected ':'"},
+		{"trailing", `{"format_version":"1.2","resource_changes":[]}}`, "plan.json: unexpected data after the JSON document at byte 46"},
+		{"no address", `{"format_version":"1.2","resource_changes":[{"change":{"actions":["create"]}}]}`, "plan.json: resource_changes[0]: no address"},
+		{"wrong type", `{"format_version":"1.2","resource_changes":[{"address":"a.b","change":{"actions":[7]}}]}`, "plan.json: resource_changes[0]: change.actions is not a list of strings"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ReadPlan(strings.NewReader(c.in), "plan.json")
+			var pe *PlanError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v (%T), want *PlanError", err, err)
+			}
+			if !strings.HasPrefix(err.Error(), c.want) {
+				t.Errorf("error\n %s\nwant prefix\n %s", err, c.want)
+			}
+		})
+	}
+}
+
+func TestReadPlanGzip(t *testing.T) {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(`{"format_version":"1.2","resource_changes":[{"address":"a.b","type":"a","change":{"actions":["create"],"after":{"x":1}}}]}`))
+	zw.Close()
+	p, err := ReadPlan(&b, "plan.json.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Encoding != "gzip" || p.Counts().Create != 1 {
+		t.Errorf("Encoding %q counts %+v", p.Encoding, p.Counts())
+	}
+	_, err = ReadPlan(bytes.NewReader([]byte{0x1f, 0x8b, 0, 0}), "bad.gz")
+	if err == nil || !strings.HasPrefix(err.Error(), "bad.gz: gzip-compressed but unreadable") {
+		t.Errorf("damaged gzip: %v", err)
+	}
+}
+
+func TestReadPlanUTF16BigEndian(t *testing.T) {
+	in := `{"format_version":"1.2","resource_changes":[{"address":"a.b","type":"a","change":{"actions":["delete"]}}]}`
+	u := utf16.Encode([]rune(in))
+	b := []byte{0xFE, 0xFF}
+	for _, x := range u {
+		b = append(b, byte(x>>8), byte(x))
+	}
+	p, err := ReadPlan(bytes.NewReader(b), "plan.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Encoding != "UTF-16BE" || p.Counts().Delete != 1 {
+		t.Errorf("Encoding %q counts %+v", p.Encoding, p.Counts())
+	}
+}
+
+func FuzzReadPlan(f *testing.F) {
+	dir := filepath.Join(testenv.ModuleRoot(), "..", "shared", "fixtures", "tfplan")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	for _, fn := range files {
+		if b, err := os.ReadFile(fn); err == nil && len(b) < 20000 {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"format_version":"1.2","resource_changes":[{"address":"a.b","change":{"actions":["update"],"before":{"x":[1,{"s":"secret"}]},"after":{"x":[2,{"s":"canary"}]},"after_sensitive":{"x":[false,{"s":true}]},"before_sensitive":{"x":[false,true]}}}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := ReadPlan(bytes.NewReader(b), "fuzz.json")
+		if err != nil {
+			var pe *PlanError
+			if !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), "fuzz.json: ") {
+				t.Fatalf("error %v (%T) is not a *PlanError naming the source", err, err)
+			}
+			return
+		}
+		s := Summarize([]*Plan{p}, DefaultConfig())
+		v := Evaluate(s, DefaultConfig(), ApprovalFacts{})
+		body := RenderComment(s, v, Meta{}, CommentLimit)
+		if len(body) > CommentLimit {
+			t.Fatalf("comment %d bytes", len(body))
+		}
+		if _, err := RenderJSON(s, v); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -1,0 +1,15 @@
+// Package templates holds the markdown and YAML files users may override or
+// copy: the postmortem body template and the GitHub issue forms for
+// incidents and postmortems. They are embedded so the binaries need no files
+// beside them.
+package templates
+
+import "embed"
+
+// FS holds postmortem.md, incident.yml and postmortem.yml.
+//
+//go:embed postmortem.md incident.yml postmortem.yml
+var FS embed.FS
+
+// Postmortem is the path of the built-in postmortem template within FS.
+const Postmortem = "postmortem.md"
