@@ -687,20 +687,27 @@ func reasonWords(r string) string {
 	return r
 }
 
-func countsPhrase(c Counts) string {
+// tally is one count and the word it counts.
+type tally struct {
+	n    int
+	word string
+}
+
+// nonZero formats the tallies that are not zero with format ("%d %s"), in
+// order.
+func nonZero(format string, ts ...tally) []string {
 	var parts []string
-	add := func(n int, word string) {
-		if n > 0 {
-			parts = append(parts, fmt.Sprintf("%d to %s", n, word))
+	for _, t := range ts {
+		if t.n > 0 {
+			parts = append(parts, fmt.Sprintf(format, t.n, t.word))
 		}
 	}
-	add(c.Create, "create")
-	add(c.Update, "update")
-	add(c.Replace, "replace")
-	add(c.Delete, "delete")
-	add(c.Import, "import")
-	add(c.Move, "move")
-	add(c.Forget, "forget")
+	return parts
+}
+
+func countsPhrase(c Counts) string {
+	parts := nonZero("%d to %s", tally{c.Create, "create"}, tally{c.Update, "update"}, tally{c.Replace, "replace"},
+		tally{c.Delete, "delete"}, tally{c.Import, "import"}, tally{c.Move, "move"}, tally{c.Forget, "forget"})
 	if len(parts) == 0 {
 		return "no changes"
 	}
@@ -708,22 +715,12 @@ func countsPhrase(c Counts) string {
 }
 
 func otherPhrase(p *Plan, c Counts) string {
-	var parts []string
-	add := func(n int, word string) {
-		if n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, word))
-		}
-	}
-	add(c.Import, "import")
-	add(c.Move, "move")
-	add(c.Forget, "forget")
-	add(c.Read, "read")
-	add(c.Deferred, "deferred")
-	add(len(p.Drift), "drifted")
+	parts := nonZero("%d %s", tally{c.Import, "import"}, tally{c.Move, "move"}, tally{c.Forget, "forget"},
+		tally{c.Read, "read"}, tally{c.Deferred, "deferred"}, tally{len(p.Drift), "drifted"})
 	if n := p.OutputsChanged(); n == 1 {
 		parts = append(parts, "1 output")
 	} else {
-		add(n, "outputs")
+		parts = append(parts, nonZero("%d %s", tally{n, "outputs"})...)
 	}
 	return strings.Join(parts, ", ")
 }
@@ -733,21 +730,9 @@ func actionCounts(chs []*Change) string {
 	for _, ch := range chs {
 		c.add(*ch)
 	}
-	var parts []string
-	add := func(n int, word string) {
-		if n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, word))
-		}
-	}
-	add(c.Create, "create")
-	add(c.Update, "update")
-	add(c.Replace, "replace")
-	add(c.Delete, "delete")
-	add(c.Read, "read")
-	add(c.Forget, "forget")
-	add(c.Import, "import")
-	add(c.Move, "move")
-	return strings.Join(parts, ", ")
+	return strings.Join(nonZero("%d %s", tally{c.Create, "create"}, tally{c.Update, "update"}, tally{c.Replace, "replace"},
+		tally{c.Delete, "delete"}, tally{c.Read, "read"}, tally{c.Forget, "forget"}, tally{c.Import, "import"},
+		tally{c.Move, "move"}), ", ")
 }
 
 func typeCounts(chs []Change) string {
