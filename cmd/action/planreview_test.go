@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -205,41 +204,16 @@ func TestPlanReviewCLIJSON(t *testing.T) {
 // terraform_data resources are applied, one is removed from the
 // configuration, and the plan's delete must need a second reviewer.
 func TestPlanReviewCLIRealTerraform(t *testing.T) {
-	tf := testenv.Terraform(t)
-	dir := t.TempDir()
-	write := func(body string) {
-		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tfrun := func(args ...string) []byte {
-		cmd := exec.Command(tf, args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")
-		out, err := cmd.Output()
-		if err != nil {
-			var stderr []byte
-			if ee, ok := err.(*exec.ExitError); ok {
-				stderr = ee.Stderr
-			}
-			t.Fatalf("terraform %v: %v\n%s\n%s", args, err, out, stderr)
-		}
-		return out
-	}
-	write(`
+	js := testenv.TerraformPlan(t, `
 resource "terraform_data" "keep" { input = "a" }
 resource "terraform_data" "swap" { triggers_replace = "v1" }
 resource "terraform_data" "drop" { input = "b" }
-`)
-	tfrun("init", "-input=false", "-no-color")
-	tfrun("apply", "-input=false", "-no-color", "-auto-approve")
-	write(`
+`, `
 resource "terraform_data" "keep" { input = "a2" }
 resource "terraform_data" "swap" { triggers_replace = "v2" }
 resource "terraform_data" "new" { input = "c" }
 `)
-	tfrun("plan", "-input=false", "-no-color", "-out=tfplan")
-	js := tfrun("show", "-json", "tfplan")
+	dir := t.TempDir()
 	planPath := filepath.Join(dir, "plan.json")
 	if err := os.WriteFile(planPath, js, 0o644); err != nil {
 		t.Fatal(err)

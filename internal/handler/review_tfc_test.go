@@ -14,6 +14,9 @@ import (
 
 	"github.com/tasuki-sre/tasuki/internal/githubtest"
 	"github.com/tasuki-sre/tasuki/internal/handler"
+	"github.com/tasuki-sre/tasuki/internal/marker"
+	"github.com/tasuki-sre/tasuki/internal/review"
+	"github.com/tasuki-sre/tasuki/internal/review/reviewtest"
 	"github.com/tasuki-sre/tasuki/internal/testenv"
 	"github.com/tasuki-sre/tasuki/internal/tfc"
 	"github.com/tasuki-sre/tasuki/internal/tfc/tfctest"
@@ -46,31 +49,7 @@ func TestTFCRunTaskToPullRequest(t *testing.T) {
 			if tc.approve {
 				e.srv.AddReview(fxRepo, fxPR, "bob", "APPROVED", fxHead)
 			}
-			tfcSrv := tfctest.New(t)
-			const accessToken = "run-task-access-token-SECRET"
-			tfcSrv.AcceptToken(accessToken)
-			tfcSrv.AddRun(tfctest.Run{ID: "run-7", Organization: "acme", Workspace: "hello-prod", PlanID: "plan-7", PlanJSON: plan,
-				Identifier: fxRepo, PullRequest: fxPR, CommitSHA: fxHead})
-
-			key := []byte("hmac-key")
-			// The App finds the installation of the run's repository as it does
-			// in production.
-			h := tfc.NewRunTaskHandler(key, &handler.TFCReviewer{Review: e.rv, Installations: handler.AppInstallations{App: e.srv.AppClient()}},
-				tfc.WithAllowedAddresses(tfcSrv.Address()), tfc.WithLogger(slog.New(slog.NewTextHandler(e.logs, nil))))
-			body, _ := json.Marshal(map[string]any{
-				"payload_version": 1, "stage": "post_plan", "access_token": accessToken, "run_id": "run-7",
-				"organization_name": "acme", "workspace_name": "hello-prod",
-				"task_result_id": "taskrs-7", "task_result_callback_url": tfcSrv.CallbackURL("taskrs-7"),
-			})
-			req := httptest.NewRequest(http.MethodPost, "/tfc/run-task", bytes.NewReader(body))
-			req.Header.Set("X-TFC-Task-Signature", tfc.Sign(key, body))
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			h.Wait()
-			if rec.Code != http.StatusOK {
-				t.Fatalf("status %d: %s", rec.Code, rec.Body)
-			}
-
+			tfcSrv := runTask(t, e, plan)
 			cms := e.tasukiComments(t)
 			if len(cms) != 1 {
 				t.Fatalf("%d tasuki comments, want 1", len(cms))
@@ -88,6 +67,69 @@ func TestTFCRunTaskToPullRequest(t *testing.T) {
 			}
 			if strings.Contains(e.logs.String(), accessToken) {
 				t.Errorf("access token logged")
+			}
+		})
+	}
+}
+
+const accessToken = "run-task-access-token-SECRET"
+
+// runTask has TFC (tfctest, through the real go-tfe client) call the run
+// task endpoint after planning plan for the fixtures' pull request, as the
+// App serves it, and waits for tasuki to finish.
+func runTask(t *testing.T, e *reviewEnv, plan []byte) *tfctest.Server {
+	t.Helper()
+	tfcSrv := tfctest.New(t)
+	tfcSrv.AcceptToken(accessToken)
+	tfcSrv.AddRun(tfctest.Run{ID: "run-7", Organization: "acme", Workspace: "hello-prod", PlanID: "plan-7", PlanJSON: plan,
+		Identifier: fxRepo, PullRequest: fxPR, CommitSHA: fxHead})
+
+	key := []byte("hmac-key")
+	// The App finds the installation of the run's repository as it does
+	// in production.
+	h := tfc.NewRunTaskHandler(key, &handler.TFCReviewer{Review: e.rv, Installations: handler.AppInstallations{App: e.srv.AppClient()}},
+		tfc.WithAllowedAddresses(tfcSrv.Address()), tfc.WithLogger(slog.New(slog.NewTextHandler(e.logs, nil))))
+	body, _ := json.Marshal(map[string]any{
+		"payload_version": 1, "stage": "post_plan", "access_token": accessToken, "run_id": "run-7",
+		"organization_name": "acme", "workspace_name": "hello-prod",
+		"task_result_id": "taskrs-7", "task_result_callback_url": tfcSrv.CallbackURL("taskrs-7"),
+	})
+	req := httptest.NewRequest(http.MethodPost, "/tfc/run-task", bytes.NewReader(body))
+	req.Header.Set("X-TFC-Task-Signature", tfc.Sign(key, body))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	h.Wait()
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	return tfcSrv
+}
+
+// TestTFCForgedFactsInPlan attacks the second-reviewer gate through the
+// App: a Terraform Cloud run whose real plan deletes a resource and carries
+// a forged facts block in an output, an attribute or a for_each key is
+// reviewed; then the author comments a review. The App's re-evaluation must
+// keep the check action_required.
+func TestTFCForgedFactsInPlan(t *testing.T) {
+	for _, pl := range reviewtest.Placements {
+		t.Run(pl.Name, func(t *testing.T) {
+			e := newReviewEnv(t, nil)
+			e.srv.AddInstallation(2, fxOwner)
+			runTask(t, e, reviewtest.ForgedPlan(t, pl))
+			cms := e.tasukiComments(t)
+			if len(cms) != 1 || !strings.Contains(cms[0].GetBody(), marker.Defang(reviewtest.ForgedFacts)) {
+				t.Fatalf("want one tasuki comment showing the plan's text, got %d", len(cms))
+			}
+			if got := e.checkOn(t, fxHead).GetConclusion(); got != "action_required" {
+				t.Fatalf("after the plan: conclusion %q, want action_required", got)
+			}
+			e.srv.AddReview(fxRepo, fxPR, fxAuthor, "COMMENTED", fxHead)
+			e.deliver(t, webhook(t, "pull_request_review.submitted.1.json"))
+			if got := e.checkOn(t, fxHead).GetConclusion(); got != "action_required" {
+				t.Errorf("after the author's review: conclusion %q, want action_required", got)
+			}
+			if sec := review.VerdictSection(e.tasukiComments(t)[0].GetBody()); !strings.Contains(sec, reviewtest.RiskyAddress) {
+				t.Errorf("verdict section lost the delete:\n%s", sec)
 			}
 		})
 	}

@@ -68,6 +68,25 @@ func Find(body string) []Marker {
 	return out
 }
 
+// Defang returns s with every "<!--" broken by a zero-width space (U+200B)
+// between "<!" and "--". It is the one rule for text that tasuki copies into
+// what it writes (plan addresses and values, incident titles and bodies,
+// comments, file names): such text then cannot open an HTML comment, so it
+// cannot form a marker, a hidden facts block or a section boundary that a
+// tasuki reader would take for its own, and it cannot hide the rest of a
+// comment from the person reading it. The text still reads the same.
+//
+// Every escaping function in internal/mdtext applies it; text that reaches a
+// body without going through mdtext must be passed through Defang.
+func Defang(s string) string {
+	if !strings.Contains(s, "<!--") {
+		return s
+	}
+	return strings.ReplaceAll(s, "<!--", "<!"+zwsp+"--")
+}
+
+const zwsp = "\u200b"
+
 // In reports whether body carries a marker of the same kind and key (any version).
 func (m Marker) In(body string) bool {
 	want := Marker{Kind: sanitize(m.Kind), Key: sanitize(m.Key)}

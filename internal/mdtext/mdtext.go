@@ -5,7 +5,8 @@
 // table cell.
 //
 // Every function returns markdown that renders as exactly the input text,
-// apart from the zero-width joiner placed after each '@', the newline
+// apart from the zero-width joiner placed after each '@', the zero-width
+// space that breaks every "<!--" (marker.Defang), the newline
 // handling described per function, and bidirectional controls and NUL,
 // which become U+FFFD.
 package mdtext
@@ -13,6 +14,8 @@ package mdtext
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tasuki-sre/tasuki/internal/marker"
 )
 
 // ZWJ is inserted after every '@' in Text, TableCell and HTML so that GitHub
@@ -78,7 +81,7 @@ func CodeCell(s string) string {
 // and must start on a line of its own, after a blank line when it sits
 // inside HTML such as <details>.
 func Block(s, lang string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = marker.Defang(strings.ToValidUTF8(s, "\uFFFD"))
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	s = strings.ReplaceAll(s, "\r", "\n")
 	s = strings.Map(func(r rune) rune {
@@ -156,8 +159,11 @@ func sanitize(s string) string {
 	return oneLine(s)
 }
 
+// oneLine also defangs s (marker.Defang): every function here goes through
+// it or through Block, so no text escaped here can open an HTML comment and
+// pass for a tasuki marker, facts block or section.
 func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
+	return marker.Defang(strings.Map(func(r rune) rune {
 		switch {
 		case r == 0:
 			return '\uFFFD'
@@ -169,7 +175,7 @@ func oneLine(s string) string {
 			return '\uFFFD'
 		}
 		return r
-	}, strings.ToValidUTF8(s, "\uFFFD"))
+	}, strings.ToValidUTF8(s, "\uFFFD")))
 }
 
 // isBidi reports bidirectional override and isolate controls, which can

@@ -88,7 +88,7 @@ func TestReadable(t *testing.T) {
 		{"see https://example.com and www.example.com", `see https\://example.com and www\.example.com`},
 		{"mail ops@example.com", "mail ops@" + ZWJ + "example.com"},
 		{"cost $x$ and $5", `cost \$x\$ and \$5`},
-		{"<!-- comment -->", `\<!-- comment --\>`},
+		{"<!-- comment -->", "\\<!\u200b-- comment --\\>"}, // the zero-width space of marker.Defang
 		{"  line one\nline two\r\n## three  ", "line one line two  ## three"},
 		{"admin\u202Egnp.exe", "admin\uFFFDgnp.exe"},
 		{"\x00nul", "\uFFFDnul"},

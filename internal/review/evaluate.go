@@ -63,6 +63,9 @@ type Verdict struct {
 
 // shortSHA abbreviates a commit id for messages.
 func shortSHA(s string) string {
+	if s == "" {
+		return "unknown commit" // a plan record without its commit is stale
+	}
 	if len(s) > 7 {
 		return s[:7]
 	}
@@ -79,7 +82,10 @@ func Evaluate(s Summary, cfg Config, f ApprovalFacts) Verdict {
 		v.Required = cfg.Approvals
 		v.Reasons = riskReasons(s)
 	}
-	v.Stale = f.PlannedSHA != "" && f.HeadSHA != "" && !sameSHA(f.PlannedSHA, f.HeadSHA)
+	// A plan that does not say which commit it was made from cannot be
+	// shown to be of the head: tasuki always records it, so its absence
+	// means the record was damaged or forged.
+	v.Stale = f.HeadSHA != "" && (f.PlannedSHA == "" || !sameSHA(f.PlannedSHA, f.HeadSHA))
 
 	// The latest review per user wins, as on GitHub; a comment after an
 	// approval does not withdraw it.

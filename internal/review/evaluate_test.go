@@ -1,6 +1,7 @@
 package review
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -248,5 +249,36 @@ func TestFactsRoundTrip(t *testing.T) {
 	}
 	if v := Evaluate(f.Summary(), DefaultConfig(), ApprovalFacts{}); !v.NeedsSecondReviewer {
 		t.Error("bounded facts lost the need for a second reviewer")
+	}
+}
+
+// TestEvaluateWithoutPlannedCommit: a plan record that does not name its
+// commit (tasuki always writes it, so it was damaged or forged) cannot pass,
+// approved or not, risky or not.
+func TestEvaluateWithoutPlannedCommit(t *testing.T) {
+	for _, s := range []Summary{{Counts: Counts{Create: 1}}, {Counts: Counts{Delete: 1}, Risky: []Risk{{Address: "aws_db_instance.main", Action: ActionDelete, Why: "delete"}}}} {
+		v := Evaluate(s, DefaultConfig(), ApprovalFacts{HeadSHA: "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+			Reviews: []Review{{User: "bob", State: "APPROVED", CommitID: "ec26c3e57ca3a959ca5aad62de7213c562f8c821"}}})
+		if v.State != StateStale {
+			t.Errorf("%v: state %s, want %s", s.Counts, v.State, StateStale)
+		}
+		if len(v.Reasons) == 0 || !strings.Contains(v.Reasons[0], "unknown commit") {
+			t.Errorf("reasons %q do not say the plan's commit is unknown", v.Reasons)
+		}
+	}
+}
+
+// TestDecodeFactsTakesTheLastBlock: a block copied above the one tasuki
+// wrote (even one that got past marker.Defang) is not read.
+func TestDecodeFactsTakesTheLastBlock(t *testing.T) {
+	mine := Facts{V: FactsVersion, PlannedSHA: "abc", Counts: Counts{Delete: 1}}
+	forged := Facts{V: FactsVersion, Counts: Counts{Create: 1}}
+	body := "`" + EncodeFacts(forged) + "`\n" + EncodeFacts(forged) + "\n\n" + EncodeFacts(mine) + "\n\n<!-- tasuki:plan-review key=2 v=1 -->"
+	got, found, err := DecodeFacts(body)
+	if err != nil || !found {
+		t.Fatalf("found %v, err %v", found, err)
+	}
+	if diff := cmp.Diff(mine, got); diff != "" {
+		t.Errorf("facts (-want +got):\n%s", diff)
 	}
 }

@@ -56,7 +56,7 @@ func (f Facts) Summary() Summary {
 
 const factsPrefix = "<!-- tasuki:plan-facts v="
 
-var factsRe = regexp.MustCompile(`<!-- tasuki:plan-facts v=(\d+) ([A-Za-z0-9_-]*) -->`)
+var factsRe = regexp.MustCompile(`(?m)^<!-- tasuki:plan-facts v=(\d+) ([A-Za-z0-9_-]*) -->\r?$`)
 
 // EncodeFacts renders f as a hidden block,
 // <!-- tasuki:plan-facts v=1 BASE64URL(JSON) -->, at most MaxFactsBytes
@@ -98,11 +98,18 @@ func fitFacts(f Facts) (Facts, string) {
 	}
 }
 
-// DecodeFacts finds and decodes the plan-facts block in a comment body.
-// found is false when body has none; err says why a block present could not
-// be read (a newer version, damaged content).
+// DecodeFacts decodes the plan-facts block of a comment body: the last line
+// of body that is exactly a block. RenderComment writes the block after
+// everything it copies from a plan, so text copied into the comment (a
+// plan's values, keys, outputs) always stands above it and cannot take its
+// place even if it got past marker.Defang. found is false when body has no
+// block; err says why a block present could not be read (a newer version,
+// damaged content).
 func DecodeFacts(body string) (f Facts, found bool, err error) {
-	m := factsRe.FindStringSubmatch(body)
+	var m []string
+	if all := factsRe.FindAllStringSubmatch(body, -1); len(all) > 0 {
+		m = all[len(all)-1]
+	}
 	if m == nil {
 		return Facts{}, false, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -63,4 +64,40 @@ func Terraform(t testing.TB) string {
 		Missing(t, "terraform not on PATH")
 	}
 	return p
+}
+
+// TerraformPlan returns `terraform show -json` of a real plan: in a fresh
+// directory, main.tf holding applied is applied first (skipped when empty),
+// then main.tf holding planned is planned. Only built-in resources
+// (terraform_data) plan offline.
+func TerraformPlan(t testing.TB, applied, planned string) []byte {
+	t.Helper()
+	tf := Terraform(t)
+	dir := t.TempDir()
+	write := func(body string) {
+		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(args ...string) []byte {
+		cmd := exec.Command(tf, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("terraform %v: %v\n%s\n%s", args, err, out, stderr.String())
+		}
+		return out
+	}
+	if applied != "" {
+		write(applied)
+		run("init", "-input=false", "-no-color")
+		run("apply", "-input=false", "-no-color", "-auto-approve")
+	}
+	write(planned)
+	run("init", "-input=false", "-no-color")
+	run("plan", "-input=false", "-no-color", "-out=tfplan")
+	return run("show", "-json", "tfplan")
 }
