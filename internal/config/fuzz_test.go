@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tasuki-sre/tasuki/internal/yamlsafe/yamlsafetest"
 )
 
 func FuzzParse(f *testing.F) {
@@ -16,8 +18,18 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("review: {approvals: x}\n"), []byte("leadtime: 3\nonboarding: {a: 1}\n"))
 	f.Add([]byte("ownership: !!str 3\n"), []byte("? [a]\n: b\n"))
 	f.Add([]byte(""), []byte("ownership:\n  teams:\n    \"x\\n::y%\": {}\n"))
+	for _, c := range yamlsafetest.Cases() {
+		if len(c.Data) <= 8<<10 {
+			f.Add([]byte(""), c.Data)
+		}
+	}
 	f.Fuzz(func(t *testing.T, org, repo []byte) {
-		got := Parse("acme/api", org, repo)
+		// Whatever the bytes, parsing stays within the memory budget: the
+		// files are written by whoever opens a pull request.
+		var got Fetched
+		if alloc := yamlsafetest.Allocated(func() { got = Parse("acme/api", org, repo) }); alloc > yamlsafetest.Budget {
+			t.Fatalf("Parse allocated %d MB", alloc>>20)
+		}
 		if got.Err == nil {
 			return
 		}

@@ -237,7 +237,7 @@ func TestParseErrors(t *testing.T) {
 			repo: "leadtime:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n" +
 				"  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n  d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n" +
 				"  e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n  f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
-			wantErrs: []string{`acme/api:.github/tasuki.yml: aliases expand the file to 1234575 values (75 written out); at most 10000 more are allowed`},
+			wantErrs: []string{`acme/api:.github/tasuki.yml:5:38: aliases expand the file by more than 10000 values; tasuki refuses it`},
 		},
 	}
 	for _, tt := range tests {

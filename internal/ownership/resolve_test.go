@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tasuki-sre/tasuki/internal/yamlsafe/yamlsafetest"
 )
 
 const catalogPayments = `apiVersion: backstage.io/v1alpha1
@@ -165,7 +167,7 @@ func TestResolve(t *testing.T) {
 			cfg: cfg,
 			want: Owners{Service: "bomb", ServiceSource: "repository name", Team: "platform", Source: "config default_team",
 				SRETeam: "platform-sre", CoreSRETeam: "core-sre",
-				Warnings: []string{"catalog-info.yaml: aliases expand the file to 123465 values (65 written out); at most 10000 more are allowed"}},
+				Warnings: []string{"catalog-info.yaml:5:38: aliases expand the file by more than 10000 values; tasuki refuses it"}},
 		},
 		{
 			name:  "catalog owned by a user is not a team",
@@ -202,8 +204,11 @@ func TestResolve(t *testing.T) {
 }
 
 func TestResolveMatchBudget(t *testing.T) {
-	defer func(n int) { maxMatches = n }(maxMatches)
-	maxMatches = 6 // the 3 rules of codeownersCheckout, for 2 paths
+	defer func(n int) { maxMatchWork = n }(maxMatchWork)
+	rules, _ := ParseCODEOWNERS("CODEOWNERS", []byte(codeownersCheckout))
+	fixed, perByte := matchWork(rules)
+	// The 3 rules of codeownersCheckout, for the first 2 paths.
+	maxMatchWork = 2*fixed + perByte*(len("a.go")+1+len("infra/x.tf")+1)
 	got := Resolve(Facts{Repo: "acme/shop", CODEOWNERS: []byte(codeownersCheckout),
 		Paths: []string{"a.go", "infra/x.tf", "b.go"}}, DefaultConfig())
 	want := map[string][]string{"a.go": {"@acme/checkout"}, "infra/x.tf": {"@acme/platform", "@alice"}}
@@ -285,8 +290,19 @@ func FuzzParseCatalogInfo(f *testing.F) {
 	f.Add([]byte("metadata:\n  name: [oops\n"))
 	f.Add([]byte("spec: {owner: [1, 2]}\n"))
 	f.Add([]byte("&a [*a]"))
+	for _, c := range yamlsafetest.Cases() {
+		if len(c.Data) <= 8<<10 {
+			f.Add(c.Data)
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c, err := ParseCatalogInfo(b)
+		var (
+			c   Catalog
+			err error
+		)
+		if alloc := yamlsafetest.Allocated(func() { c, err = ParseCatalogInfo(b) }); alloc > yamlsafetest.Budget {
+			t.Fatalf("ParseCatalogInfo allocated %d MB", alloc>>20)
+		}
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "catalog-info.yaml:") {
 				t.Errorf("error without the file name: %v", err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"text/template"
+	"text/template/parse"
 	"time"
 
 	"github.com/tasuki-sre/tasuki/internal/marker"
@@ -77,7 +78,115 @@ func ParseTemplate(source, text string) (*Template, error) {
 	if err != nil {
 		return nil, templateError(source, err)
 	}
+	if err := checkTemplate(source, t); err != nil {
+		return nil, err
+	}
 	return &Template{Source: source, t: t}, nil
+}
+
+// templateFuncs are the functions a template may call besides generated.
+// None returns more than its arguments hold, so a template's output grows
+// at most with its own size times the size of the fields.
+var templateFuncs = map[string]bool{
+	"generated": true, "and": true, "or": true, "not": true, "len": true,
+	"eq": true, "ne": true, "lt": true, "le": true, "gt": true, "ge": true,
+}
+
+// checkTemplate refuses what would let a template from a repository (whose
+// pull requests anyone may open) run long or render without bound: text/template
+// has no limit of its own. {{define}} and {{template}} nest calls (five
+// levels of 30 calls rendered 810 MB in 4.5 s), {{range}} loops over a
+// number ({{range 100000000}} took 3 s rendering nothing), and printf, print
+// and html grow text (a width, doubled variables, a chain of escapes). What
+// is left runs each action at most once.
+func checkTemplate(source string, t *template.Template) error {
+	fail := func(tree *parse.Tree, n parse.Node, msg string) error {
+		te := &TemplateError{Source: source, Msg: msg + "; a postmortem template may use the fields, generated, if, with, else, and, or, not, len and comparisons"}
+		if loc, _ := tree.ErrorContext(n); loc != "" {
+			if m := tmplPosRe.FindStringSubmatch(loc); m != nil {
+				te.Line, _ = strconv.Atoi(m[1])
+			}
+		}
+		return te
+	}
+	// Report the first {{define}} in the text (Templates is in map order).
+	var first *template.Template
+	for _, d := range t.Templates() {
+		if d.Name() != t.Name() && d.Tree != nil && (first == nil || d.Tree.Root.Pos < first.Tree.Root.Pos) {
+			first = d
+		}
+	}
+	if first != nil {
+		return fail(first.Tree, first.Tree.Root, fmt.Sprintf("{{define %q}} is not available", first.Name()))
+	}
+	if t.Tree == nil {
+		return nil
+	}
+	var walk func(n parse.Node) error
+	walkAll := func(nodes ...parse.Node) error {
+		for _, c := range nodes {
+			if err := walk(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	walk = func(n parse.Node) error {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				return walkAll(n.Nodes...)
+			}
+		case *parse.ActionNode:
+			return walk(n.Pipe)
+		case *parse.PipeNode:
+			if n != nil {
+				for _, c := range n.Cmds {
+					if err := walkAll(c.Args...); err != nil {
+						return err
+					}
+				}
+			}
+		case *parse.IfNode:
+			return walkAll(n.Pipe, n.List, n.ElseList)
+		case *parse.WithNode:
+			return walkAll(n.Pipe, n.List, n.ElseList)
+		case *parse.ChainNode:
+			return walk(n.Node)
+		case *parse.IdentifierNode:
+			if !templateFuncs[n.Ident] {
+				return fail(t.Tree, n, fmt.Sprintf("function %q is not available", n.Ident))
+			}
+		case *parse.RangeNode:
+			return fail(t.Tree, n, "{{range}} is not available")
+		case *parse.TemplateNode:
+			return fail(t.Tree, n, fmt.Sprintf("{{template %q}} is not available", n.Name))
+		case *parse.BreakNode, *parse.ContinueNode:
+			return fail(t.Tree, n, "{{break}} and {{continue}} are not available")
+		}
+		return nil
+	}
+	return walk(t.Tree.Root)
+}
+
+// tmplPosRe reads the line of parse.Tree.ErrorContext's "name:LINE:COL".
+var tmplPosRe = regexp.MustCompile(`:(\d+):\d+$`)
+
+// limitWriter fails a write once more than n bytes were written: the
+// rendered body must fit GitHub's limit anyway, and stopping early keeps a
+// template from building a large one first.
+type limitWriter struct {
+	buf bytes.Buffer
+	n   int
+}
+
+var errTooLong = errors.New("too long")
+
+func (w *limitWriter) Write(p []byte) (int, error) {
+	if w.buf.Len()+len(p) > w.n {
+		return 0, errTooLong
+	}
+	return w.buf.Write(p)
 }
 
 var (
@@ -422,12 +531,15 @@ func Scaffold(inc Incident, facts Facts, tmpl *Template, cfg Config) (Document, 
 		}
 		return block(name, content), nil
 	}})
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, data); err != nil {
+	buf := &limitWriter{n: MaxBody}
+	if err := t.Execute(buf, data); err != nil {
+		if errors.Is(err, errTooLong) {
+			return Document{}, &TemplateError{Source: tmpl.Source, Msg: fmt.Sprintf("the rendered postmortem is more than GitHub's %d characters", MaxBody)}
+		}
 		return Document{}, templateError(tmpl.Source, err)
 	}
 	m := PostmortemMarker(inc)
-	body := strings.TrimRight(buf.String(), "\n") + "\n\n" + m.String() + "\n"
+	body := strings.TrimRight(buf.buf.String(), "\n") + "\n\n" + m.String() + "\n"
 	if len(body) > MaxBody {
 		return Document{}, &TemplateError{Source: tmpl.Source, Msg: fmt.Sprintf("the rendered postmortem is %d characters, more than GitHub's %d", len(body), MaxBody)}
 	}
