@@ -23,7 +23,8 @@ type Delivery struct {
 
 // Handler processes deliveries of the events it was registered for.
 // Returning an error makes the job retry with backoff; a go-github
-// *RateLimitError or *AbuseRateLimitError makes it wait for the reset instead.
+// *RateLimitError or *AbuseRateLimitError makes it wait for the reset instead,
+// and an error marked with Permanent fails the delivery at once.
 type Handler interface {
 	Handle(ctx context.Context, d Delivery) error
 }

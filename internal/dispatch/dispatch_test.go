@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -29,5 +30,44 @@ func TestDispatchRunsEveryHandlerAndJoinsErrors(t *testing.T) {
 	ran = nil
 	if err := r.Dispatch(context.Background(), Delivery{ID: "3", Event: "star"}); err != nil || len(ran) != 0 {
 		t.Errorf("unregistered event: err %v, ran %v; want nothing run and no error", err, ran)
+	}
+}
+
+// permanentType is another package's own permanent error, recognised by its
+// Permanent method alone.
+type permanentType struct{}
+
+func (permanentType) Error() string   { return "installation 42 not found" }
+func (permanentType) Permanent() bool { return true }
+
+func TestIsPermanent(t *testing.T) {
+	gone := Permanent(errors.New("GET /app/installations/42/access_tokens: 404 Not Found"))
+	passing := errors.New("502 Bad Gateway")
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"plain", passing, false},
+		{"marked", gone, true},
+		{"wrapped", fmt.Errorf("*handler.Review: load config: %w", gone), true},
+		{"own type", fmt.Errorf("token: %w", permanentType{}), true},
+		{"joined, all permanent", errors.Join(fmt.Errorf("a: %w", gone), fmt.Errorf("b: %w", permanentType{})), true},
+		{"joined, one passing", errors.Join(fmt.Errorf("a: %w", gone), fmt.Errorf("b: %w", passing)), false},
+		{"marked around a join", Permanent(errors.Join(passing)), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IsPermanent(tt.err); got != tt.want {
+				t.Errorf("IsPermanent(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+	if Permanent(nil) != nil {
+		t.Error("Permanent(nil) != nil")
+	}
+	if !errors.Is(gone, errors.Unwrap(gone)) || gone.Error() != "GET /app/installations/42/access_tokens: 404 Not Found" {
+		t.Errorf("Permanent changes the error it marks: %q", gone)
 	}
 }

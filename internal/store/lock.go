@@ -104,6 +104,31 @@ func (s *Store) acquireLockRow(ctx context.Context, key, owner string) error {
 	}
 }
 
+// tryLease takes the lease row named key for owner, or renews it when owner
+// holds it, unless another owner holds it unexpired; it reports whether owner
+// holds it now, for d. Unlike WithLock it never waits, and it uses the lease
+// row on PostgreSQL too: the holder is whoever renews it, not a connection.
+func (s *Store) tryLease(ctx context.Context, key, owner string, d time.Duration) (bool, error) {
+	now := time.Now()
+	n, err := s.w.exec(ctx, `INSERT INTO tasuki_lock (key, owner, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+		WHERE tasuki_lock.owner = excluded.owner OR tasuki_lock.expires_at < ?`,
+		key, owner, now.Add(d).UnixMicro(), now.UnixMicro())
+	if err != nil {
+		return false, fmt.Errorf("lease %s: %w", key, err)
+	}
+	return n == 1, nil
+}
+
+// releaseLease gives up the lease row named key if owner holds it.
+func (s *Store) releaseLease(key, owner string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.w.exec(ctx, `DELETE FROM tasuki_lock WHERE key = ? AND owner = ?`, key, owner); err != nil {
+		s.log.Warn("release lease", "key", key, "err", err)
+	}
+}
+
 // advisoryKey maps a lock name to PostgreSQL's 64-bit advisory lock space.
 func advisoryKey(key string) int64 {
 	h := fnv.New64a()

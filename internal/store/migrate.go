@@ -57,6 +57,18 @@ var migrations = []migration{
 			END IF;
 		END $$`,
 	}},
+	// One row per worker process (River client), its heartbeat; see
+	// liveness.go. id is the River client ID, as river_job.attempted_by
+	// records it; seen_at 0 means stopped.
+	{version: 3, name: "worker heartbeats", stmts: []string{
+		`CREATE TABLE tasuki_worker (
+			id         text PRIMARY KEY,
+			host       text NOT NULL,
+			pid        bigint NOT NULL,
+			started_at bigint NOT NULL,
+			seen_at    bigint NOT NULL
+		)`,
+	}},
 }
 
 // migrationLockKey serialises Migrate across replicas starting together.

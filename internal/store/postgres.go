@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
@@ -79,6 +80,21 @@ func openPostgres(ctx context.Context, s *Store, databaseURL string) error {
 	}
 	s.newWorkerClient = func(cfg *river.Config) (riverClient, error) {
 		return river.NewClient(riverpgxv5.New(pool), cfg)
+	}
+	driver := riverpgxv5.New(pool)
+	s.riverTx = func(ctx context.Context, fn func(q querier, exec riverdriver.ExecutorTx) error) error {
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			return fmt.Errorf("begin transaction: %w", err)
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
+		if err := fn(pgxQ{tx}, driver.UnwrapExecutor(tx)); err != nil {
+			return err
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
 	}
 	s.migrateRiver = func(ctx context.Context) error {
 		m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: riverLogger(s.log)})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
@@ -126,6 +127,21 @@ func openSQLite(ctx context.Context, s *Store, databaseURL string) error {
 	}
 	s.newWorkerClient = func(cfg *river.Config) (riverClient, error) {
 		return river.NewClient(riversqlite.New(w), cfg)
+	}
+	driver := riversqlite.New(w)
+	s.riverTx = func(ctx context.Context, fn func(q querier, exec riverdriver.ExecutorTx) error) error {
+		tx, err := w.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin transaction: %w", err)
+		}
+		defer tx.Rollback() //nolint:errcheck // no-op after Commit
+		if err := fn(sqlQ{tx}, driver.UnwrapExecutor(tx)); err != nil {
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
 	}
 	s.migrateRiver = func(ctx context.Context) error {
 		m, err := rivermigrate.New(riversqlite.New(w), &rivermigrate.Config{Logger: riverLogger(s.log)})

@@ -20,10 +20,11 @@ const (
 	workersLease    = time.Minute
 )
 
-// claimSQLiteWorkers takes the workers lease unless a live process holds it,
-// and, when it takes it, makes deliveries left running by a dead process
-// available again at once (River's rescuer would wait JobTimeout+30s). It
-// returns the lease owner, or "" when another live process holds the lease.
+// claimSQLiteWorkers takes the workers lease unless a live process holds it.
+// It returns the lease owner, or "" when another live process holds the
+// lease. Having taken it, the caller ends at once the attempts that a dead
+// process left running (liveness.go); River's rescuer would wait
+// JobTimeout+30s, and the heartbeats DeadAfter.
 func (s *Store) claimSQLiteWorkers(ctx context.Context) (string, error) {
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s|%d|%s", host, os.Getpid(), s.owner)
@@ -42,13 +43,9 @@ func (s *Store) claimSQLiteWorkers(ctx context.Context) (string, error) {
 			holder = cur
 			return nil
 		}
-		if _, err := q.exec(ctx, `INSERT INTO tasuki_lock (key, owner, expires_at) VALUES (?, ?, ?)
+		_, err = q.exec(ctx, `INSERT INTO tasuki_lock (key, owner, expires_at) VALUES (?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at`,
-			workersLeaseKey, owner, now.Add(workersLease).UnixMicro()); err != nil {
-			return err
-		}
-		// Its attempt stays counted, as with River's own rescue.
-		_, err = q.exec(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running' AND kind = ?`, deliveryKind)
+			workersLeaseKey, owner, now.Add(workersLease).UnixMicro())
 		return err
 	})
 	if err != nil {
@@ -76,7 +73,16 @@ func holderAlive(owner, host string) bool {
 	if pid == os.Getpid() {
 		return true // another Store in this process, alive while it renews
 	}
-	err = syscall.Kill(pid, 0)
+	return processAlive(pid)
+}
+
+// processAlive reports whether a process with this pid runs on this machine
+// (in this pid namespace).
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 

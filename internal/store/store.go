@@ -8,6 +8,12 @@
 // carries only the delivery ID; the worker loads the payload from the row.
 // The delivery's state is its job's state.
 //
+// A worker process that dies while running jobs (killed, out of memory, a
+// handler that exits) is noticed by its missing heartbeats, or at once by the
+// process that replaces it: its jobs run again, the attempt counted, and a job
+// that keeps killing its worker is failed at the attempt limit (liveness.go).
+// A handler error marked dispatch.Permanent fails the delivery at once.
+//
 // The store also provides the cross-replica lock (handler.Locker) and the
 // small key/value memo (handler.Memo) the feature handlers use.
 //
@@ -31,6 +37,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/tasuki-sre/tasuki/internal/metrics"
@@ -67,7 +74,10 @@ type Store struct {
 	batchTx         func(ctx context.Context, fn func(q querier, jobs jobInserter) error) error
 	syncLog         func() error
 	newWorkerClient func(cfg *river.Config) (riverClient, error)
-	migrateRiver    func(ctx context.Context) error
+	// riverTx runs fn in a transaction, with River's driver executor on it
+	// for the few River statements the store runs itself (riverjob.go).
+	riverTx      func(ctx context.Context, fn func(q querier, exec riverdriver.ExecutorTx) error) error
+	migrateRiver func(ctx context.Context) error
 	// advisory takes a PostgreSQL session advisory lock; nil on SQLite,
 	// which uses a lock row instead.
 	advisory func(ctx context.Context, key int64) (unlock func(), err error)

@@ -26,7 +26,9 @@ type WorkerOptions struct {
 	// Concurrency is the number of deliveries handled at once (default 10).
 	Concurrency int
 	// MaxAttempts is how many times a failing delivery runs before it is
-	// marked failed (default 8, at most 25). Rate-limit waits do not count.
+	// marked failed (default 8, at most 25). Rate-limit waits do not count;
+	// an attempt whose worker process died does. A handler error marked
+	// with dispatch.Permanent fails the delivery at once.
 	MaxAttempts int
 	// Periodic jobs run once per interval across all replicas.
 	Periodic []PeriodicJob
@@ -34,8 +36,14 @@ type WorkerOptions struct {
 	// new jobs. Defaults: 5ms cooldown; poll every 20ms on SQLite, which has
 	// no LISTEN/NOTIFY, and every 1s (River's default) on PostgreSQL.
 	FetchCooldown, FetchPollInterval time.Duration
-	// JobTimeout bounds one handler run (default 5 minutes).
+	// JobTimeout bounds one handler run (default 5 minutes). A periodic job
+	// may set its own (PeriodicJob.Timeout).
 	JobTimeout time.Duration
+	// DeadAfter is how long a worker process may go without a heartbeat
+	// before the jobs it was running are run elsewhere (default 1 minute, at
+	// least 3s). Heartbeats, and the look for dead workers, come every
+	// DeadAfter/6. See liveness.go.
+	DeadAfter time.Duration
 	// Backoff returns the wait before retry number attempt (1 after the
 	// first failure). Nil means River's default, attempt^4 seconds with
 	// jitter (1s, 16s, 81s, 4m, 10m, 21m, 40m for 8 attempts).
@@ -53,6 +61,9 @@ type PeriodicJob struct {
 	Name     string
 	Interval time.Duration
 	Run      func(ctx context.Context) error
+	// Timeout bounds one run; 0 means WorkerOptions.JobTimeout. A long job
+	// (a backfill) sets a longer one, which River's rescuer respects too.
+	Timeout time.Duration
 }
 
 // periodicKind is the River job kind of a periodic job run.
@@ -79,6 +90,9 @@ type Workers struct {
 	release  func() // gives up the SQLite workers lease, if held
 	stopLoop context.CancelFunc
 	loopDone chan struct{}
+	live     *liveness
+	stopLive context.CancelFunc
+	liveDone chan struct{}
 	once     sync.Once
 	err      error
 }
@@ -102,6 +116,10 @@ func (s *Store) RunWorkers(ctx context.Context, d Dispatcher, opts WorkerOptions
 	if opts.DepthInterval <= 0 {
 		opts.DepthInterval = 15 * time.Second
 	}
+	if opts.DeadAfter <= 0 {
+		opts.DeadAfter = defaultDeadAfter
+	}
+	opts.DeadAfter = max(opts.DeadAfter, minDeadAfter)
 	if opts.FetchCooldown <= 0 {
 		// River fetches at most Concurrency jobs per cooldown; its default
 		// (100ms) caps a replica at 10×Concurrency jobs/s. A short cooldown
@@ -132,6 +150,9 @@ func (s *Store) RunWorkers(ctx context.Context, d Dispatcher, opts WorkerOptions
 		if _, dup := pw.jobs[p.Name]; dup {
 			return nil, fmt.Errorf("run workers: periodic job %s listed twice", p.Name)
 		}
+		if p.Timeout < 0 {
+			return nil, fmt.Errorf("run workers: periodic job %s: negative timeout %s", p.Name, p.Timeout)
+		}
 		pw.jobs[p.Name] = p
 		periodic = append(periodic, river.NewPeriodicJob(
 			river.PeriodicInterval(p.Interval),
@@ -153,7 +174,10 @@ func (s *Store) RunWorkers(ctx context.Context, d Dispatcher, opts WorkerOptions
 		return nil, fmt.Errorf("run workers: %w", err)
 	}
 
+	live := newLiveness(s, opts)
 	cfg := &river.Config{
+		// Recorded in river_job.attempted_by; the heartbeat row has the same ID.
+		ID:                          live.id,
 		Logger:                      riverLogger(s.log),
 		Workers:                     workers,
 		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Concurrency}},
@@ -167,9 +191,11 @@ func (s *Store) RunWorkers(ctx context.Context, d Dispatcher, opts WorkerOptions
 		CancelledJobRetentionPeriod: failedRetention,
 		DiscardedJobRetentionPeriod: failedRetention,
 	}
-	// River rescues a job left running by a dead worker after
-	// RescueStuckJobsAfter (default 1h); handlers are bounded by JobTimeout,
-	// so a job running much longer than that belonged to a dead replica.
+	// A dead worker's jobs are taken back after DeadAfter by its missing
+	// heartbeats (liveness.go). River's rescuer remains for a job that a live
+	// worker keeps running past its timeout (a handler that ignores its
+	// context), and for workers without heartbeats (older versions); it
+	// gives a job of a kind with a longer Timeout that long.
 	cfg.RescueStuckJobsAfter = opts.JobTimeout + 30*time.Second
 	var lease string
 	if s.dialect == DialectSQLite {
@@ -177,6 +203,19 @@ func (s *Store) RunWorkers(ctx context.Context, d Dispatcher, opts WorkerOptions
 		if lease, err = s.claimSQLiteWorkers(ctx); err != nil {
 			return nil, fmt.Errorf("run workers: %w", err)
 		}
+	}
+	if err := live.beat(ctx); err != nil {
+		if lease != "" {
+			s.releaseSQLiteWorkers(lease)
+		}
+		return nil, fmt.Errorf("run workers: %w", err)
+	}
+	// Before this client fetches anything: what an earlier process left
+	// running ends now, counted, rather than after DeadAfter.
+	if lease != "" {
+		live.reap(ctx, notLocal) // the lease's last holder is dead
+	} else {
+		live.reap(ctx, live.earlier)
 	}
 	client, err := s.newWorkerClient(cfg)
 	if err != nil {
@@ -195,11 +234,14 @@ func (s *Store) RunWorkers(ctx context.Context, d Dispatcher, opts WorkerOptions
 		return nil, fmt.Errorf("run workers: start: %w", err)
 	}
 	loopCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	w := &Workers{client: client, stopLoop: stop, loopDone: make(chan struct{})}
+	liveCtx, stopLive := context.WithCancel(context.WithoutCancel(ctx))
+	w := &Workers{client: client, stopLoop: stop, loopDone: make(chan struct{}),
+		live: live, stopLive: stopLive, liveDone: make(chan struct{})}
 	if lease != "" {
 		w.release = func() { s.releaseSQLiteWorkers(lease) }
 	}
 	go s.maintain(loopCtx, opts.DepthInterval, lease, w.loopDone)
+	go live.run(liveCtx, w.liveDone)
 	s.workersMu.Lock()
 	s.workers = append(s.workers, w)
 	s.workersMu.Unlock()
@@ -213,10 +255,17 @@ func (w *Workers) Stop(ctx context.Context) error {
 	w.once.Do(func() {
 		w.stopLoop()
 		<-w.loopDone
-		err := w.client.Stop(ctx)
 		if w.release != nil {
 			defer w.release()
 		}
+		// Heartbeats go on while running jobs finish, or others would
+		// take them over.
+		defer func() {
+			w.stopLive()
+			<-w.liveDone
+			w.live.stop()
+		}()
+		err := w.client.Stop(ctx)
 		if err != nil && ctx.Err() != nil {
 			hctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -302,7 +351,7 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 	if errors.Is(err, ErrNotFound) {
 		log.Error("delivery row missing; giving up on its job")
 		w.s.count(a.Event, "failed")
-		return river.JobCancel(err)
+		return dispatch.Permanent(err)
 	}
 	if err != nil {
 		w.s.count(a.Event, "retry")
@@ -323,6 +372,13 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 		w.s.count(d.Event, "snoozed")
 		log.Warn("GitHub rate limit; waiting for the reset", "wait", wait.Round(time.Second), "err", err)
 		return river.JobSnooze(wait)
+	}
+	if dispatch.IsPermanent(err) {
+		// Failed by errorHandler, which keeps the message as it is
+		// (river.JobCancel would record "JobCancelError: ...").
+		w.s.count(d.Event, "failed")
+		log.Error("delivery failed; the error is permanent, not retrying", "err", err)
+		return fmt.Errorf("permanent error, not retried: %w", err)
 	}
 	if job.Attempt >= w.opts.MaxAttempts {
 		w.s.count(d.Event, "failed")
@@ -359,15 +415,18 @@ func rateLimitWait(err error, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// errorHandler marks a delivery failed once it has used WorkerOptions.MaxAttempts
-// and logs handler panics, which River recovers and records as the attempt's error.
+// errorHandler marks a delivery failed once it has used
+// WorkerOptions.MaxAttempts or its error is permanent (dispatch.IsPermanent),
+// and logs handler panics with their stack. River recovers a panic in Work's
+// goroutine and records the panic value as the attempt's error (and the stack
+// as its trace); the attempt then counts like an error.
 type errorHandler struct {
 	s    *Store
 	opts WorkerOptions
 }
 
-func (h *errorHandler) HandleError(_ context.Context, job *rivertype.JobRow, _ error) *river.ErrorHandlerResult {
-	if job.Kind == deliveryKind && job.Attempt >= h.opts.MaxAttempts {
+func (h *errorHandler) HandleError(_ context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
+	if job.Kind == deliveryKind && (job.Attempt >= h.opts.MaxAttempts || dispatch.IsPermanent(err)) {
 		return &river.ErrorHandlerResult{SetCancelled: true}
 	}
 	return nil
@@ -394,6 +453,12 @@ type periodicWorker struct {
 	river.WorkerDefaults[periodicArgs]
 	s    *Store
 	jobs map[string]PeriodicJob
+}
+
+// Timeout is the job's own PeriodicJob.Timeout; 0 means the client's
+// JobTimeout.
+func (w *periodicWorker) Timeout(job *river.Job[periodicArgs]) time.Duration {
+	return w.jobs[job.Args.Name].Timeout
 }
 
 func (w *periodicWorker) Work(ctx context.Context, job *river.Job[periodicArgs]) error {
