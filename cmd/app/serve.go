@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tasuki-sre/tasuki/internal/dispatch"
+	"github.com/tasuki-sre/tasuki/internal/handler"
 	"github.com/tasuki-sre/tasuki/internal/metrics"
 	"github.com/tasuki-sre/tasuki/internal/server"
 	"github.com/tasuki-sre/tasuki/internal/store"
@@ -36,19 +37,29 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	login, err := appLogin(ctx, gh.App())
+	// GitHub being down while we restart must not stop webhooks from being
+	// stored: the App's identity is resolved in the background, and the jobs
+	// that need it wait for it.
+	id, err := resolveIdentity(ctx, gh.App(), log)
 	if err != nil {
 		return err
 	}
+	defer id.Stop()
 	st, err := store.Open(ctx, cfg.DatabaseURL, log, store.WithMetrics(m))
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 
-	base := newBase(gh, st, login, log)
+	base := func(ctx context.Context) (*handler.Base, error) {
+		who, err := id.Wait(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return newBase(gh, st, who.Login, log), nil
+	}
 	router := dispatch.NewRouter(log)
-	feats := wireFeatures(router, base, gh, st, tfcSettings{HMACKey: cfg.TFCHMACKey, Addresses: cfg.TFCAddresses}, log)
+	feats := wireFeaturesWhenReady(router, base, gh, st, tfcSettings{HMACKey: cfg.TFCHMACKey, Addresses: cfg.TFCAddresses}, log)
 	var disp dispatcher = router
 	if path := getenv("TASUKI_TEST_SINK"); path != "" {
 		sink, err := newTestSink(path, getenv("TASUKI_TEST_SINK_DELAY"))
@@ -67,7 +78,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 
-	opts := append([]server.Option{server.WithLogger(log), server.WithMetrics(m), server.WithPinger(st)}, feats.Routes...)
+	opts := append([]server.Option{server.WithLogger(log), server.WithMetrics(m), server.WithPinger(st),
+		server.WithReadiness("github", func(context.Context) error { return id.Err() })}, feats.Routes...)
 	srv, err := server.New(st, cfg.WebhookSecret, opts...)
 	if err != nil {
 		return err
@@ -78,7 +90,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("listen on %s (TASUKI_LISTEN): %w", cfg.Listen, err)
 	}
 
-	log.Info("serving", "addr", ln.Addr().String(), "database", redact(cfg.DatabaseURL), "github", cfg.APIURL, "app", login)
+	log.Info("serving", "addr", ln.Addr().String(), "database", redact(cfg.DatabaseURL), "github", cfg.APIURL)
 	serveErr := srv.Run(ctx, ln, cfg.ShutdownTimeout)
 	log.Info("stopping: finishing in-flight jobs", "timeout", cfg.ShutdownTimeout.String())
 	stopErr := stopWorkers(workers, cfg.ShutdownTimeout)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/tasuki-sre/tasuki/internal/config"
 	"github.com/tasuki-sre/tasuki/internal/dispatch"
@@ -19,7 +21,7 @@ import (
 type features struct {
 	Routes   []server.Option
 	Periodic []store.PeriodicJob
-	Review   *handler.Review
+	Review   *handler.Review // nil from wireFeaturesWhenReady
 }
 
 // tfcSettings says whether and how the Terraform Cloud run task is served.
@@ -44,25 +46,47 @@ func newBase(gh *ghclient.Clients, st *store.Store, login string, log *slog.Logg
 
 // wireFeatures registers every feature handler on r for the events it
 // handles. It is the one place the App's features are put together; the demo
-// uses it too, so the demo runs exactly what `app serve` runs.
+// uses it too, so the demo runs exactly what `app serve` runs. base is
+// complete (its Identity is known), so the handlers are built at once and
+// f.Review is set.
 func wireFeatures(r *dispatch.Router, base *handler.Base, gh *ghclient.Clients, q tfc.Queue, t tfcSettings, log *slog.Logger) features {
-	owners := handler.NewOwnership(base.Config, log)
+	l := &lazyFeatures{base: func(context.Context) (*handler.Base, error) { return base, nil }, gh: gh, log: log}
+	f := wire(r, l, gh, q, t, log)
+	set, _ := l.get(context.Background()) // does not wait: the base is at hand
+	f.Review = set.review
+	return f
+}
 
-	rv := handler.NewReview(base, handler.WithOwnership(owners))
-	r.Register(&handler.PullRequestReview{Review: rv}, "pull_request_review")
-	r.Register(&handler.PullRequest{Review: rv}, "pull_request")
-	r.Register(&handler.PlanReviewRerun{Review: rv}, "check_run")
+// wireFeaturesWhenReady is wireFeatures for `app serve`, which may start
+// before GitHub has said who the App is: the handlers are built on first use
+// from the base that base returns, and every delivery, run task and periodic
+// job waits for it (with its own context) before it runs. f.Review is nil.
+func wireFeaturesWhenReady(r *dispatch.Router, base baseSource, gh *ghclient.Clients, q tfc.Queue, t tfcSettings, log *slog.Logger) features {
+	return wire(r, &lazyFeatures{base: base, gh: gh, log: log}, gh, q, t, log)
+}
 
-	pm := handler.NewPostmortem(base, owners)
-	r.Register(pm, handler.PostmortemEvents...)
+// baseSource returns the handlers' base, waiting until it can be made: the
+// App learns its own login (Base.Identity) from GitHub.
+type baseSource func(ctx context.Context) (*handler.Base, error)
 
-	r.Register(handler.NewConfigCheck(base, nil), handler.ConfigCheckEvents...)
+func wire(r *dispatch.Router, l *lazyFeatures, gh *ghclient.Clients, q tfc.Queue, t tfcSettings, log *slog.Logger) features {
+	r.Register(l.handler(func(s *featureSet) dispatch.Handler { return s.prReview }), "pull_request_review")
+	r.Register(l.handler(func(s *featureSet) dispatch.Handler { return s.pullRequest }), "pull_request")
+	r.Register(l.handler(func(s *featureSet) dispatch.Handler { return s.rerun }), "check_run")
+	r.Register(l.handler(func(s *featureSet) dispatch.Handler { return s.postmortem }), handler.PostmortemEvents...)
+	r.Register(l.handler(func(s *featureSet) dispatch.Handler { return s.config }), handler.ConfigCheckEvents...)
 
-	f := features{Review: rv}
+	var f features
 	f.Periodic = append(f.Periodic, store.PeriodicJob{
 		Name:     "postmortem-sweep",
 		Interval: handler.SweepInterval,
-		Run:      func(ctx context.Context) error { return pm.SweepInstallations(ctx, gh) },
+		Run: func(ctx context.Context) error {
+			s, err := l.get(ctx)
+			if err != nil {
+				return err
+			}
+			return s.postmortem.SweepInstallations(ctx, gh)
+		},
 	})
 
 	// The run task is stored like a webhook and reviewed by a worker, so a
@@ -73,11 +97,95 @@ func wireFeatures(r *dispatch.Router, base *handler.Base, gh *ghclient.Clients, 
 	if len(t.Addresses) > 0 {
 		opts = append(opts, tfc.WithAllowedAddresses(t.Addresses...))
 	}
-	rt := tfc.NewRunTaskHandler(t.HMACKey,
-		&handler.TFCReviewer{Review: rv, Installations: handler.AppInstallations{App: gh.App()}}, opts...)
+	rt := tfc.NewRunTaskHandler(t.HMACKey, lazyReviewer{l}, opts...)
 	r.Register(rt, tfc.EventRunTask)
 	if len(t.HMACKey) > 0 {
 		f.Routes = append(f.Routes, server.WithRoute("POST /tfc/run-task", rt))
 	}
 	return f
+}
+
+// featureSet is the feature handlers, which need a complete base.
+type featureSet struct {
+	review      *handler.Review
+	prReview    dispatch.Handler
+	pullRequest dispatch.Handler
+	rerun       dispatch.Handler
+	postmortem  *handler.Postmortem
+	config      dispatch.Handler
+	tfc         tfc.Reviewer
+}
+
+// lazyFeatures builds the featureSet once base returns, on first use.
+type lazyFeatures struct {
+	base baseSource
+	gh   *ghclient.Clients
+	log  *slog.Logger
+
+	mu  sync.Mutex
+	set *featureSet
+}
+
+// get returns the feature handlers, waiting for the base until ctx ends
+// (for a job, its JobTimeout). Waiting rather than failing at once lets the
+// deliveries stored while GitHub was unreachable run as soon as it answers,
+// instead of after River's growing backoff, and without spending an attempt
+// unless the outage outlasts the job's timeout; every handler needs the
+// identity, so the workers have nothing better to do meanwhile.
+func (l *lazyFeatures) get(ctx context.Context) (*featureSet, error) {
+	l.mu.Lock()
+	set := l.set
+	l.mu.Unlock()
+	if set != nil {
+		return set, nil
+	}
+	base, err := l.base(ctx) // not under mu: each waiter waits with its own ctx
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.set == nil {
+		owners := handler.NewOwnership(base.Config, l.log)
+		rv := handler.NewReview(base, handler.WithOwnership(owners))
+		l.set = &featureSet{
+			review:      rv,
+			prReview:    &handler.PullRequestReview{Review: rv},
+			pullRequest: &handler.PullRequest{Review: rv},
+			rerun:       &handler.PlanReviewRerun{Review: rv},
+			postmortem:  handler.NewPostmortem(base, owners),
+			config:      handler.NewConfigCheck(base, nil),
+			tfc:         &handler.TFCReviewer{Review: rv, Installations: handler.AppInstallations{App: l.gh.App()}},
+		}
+	}
+	return l.set, nil
+}
+
+// handler returns a dispatch.Handler that waits for the feature handlers
+// and runs the one pick chooses.
+func (l *lazyFeatures) handler(pick func(*featureSet) dispatch.Handler) dispatch.Handler {
+	return dispatch.HandlerFunc(func(ctx context.Context, d dispatch.Delivery) error {
+		s, err := l.get(ctx)
+		if err != nil {
+			return fmt.Errorf("%s delivery %s: %w", d.Event, d.ID, err)
+		}
+		h := pick(s)
+		if err := h.Handle(ctx, d); err != nil {
+			// The router names the handler by its type, which is here
+			// HandlerFunc; name the feature's.
+			return fmt.Errorf("%T: %w", h, err)
+		}
+		return nil
+	})
+}
+
+// lazyReviewer is the run task's reviewer, waiting for the feature handlers.
+type lazyReviewer struct{ l *lazyFeatures }
+
+func (r lazyReviewer) ReviewRun(ctx context.Context, run tfc.Run) (tfc.TaskResult, error) {
+	s, err := r.l.get(ctx)
+	if err != nil {
+		return tfc.TaskResult{}, err
+	}
+	return s.tfc.ReviewRun(ctx, run)
 }

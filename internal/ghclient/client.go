@@ -178,7 +178,10 @@ func New(cfg Config, opts ...Option) (*Clients, error) {
 func (cs *Clients) App() *github.Client { return cs.app }
 
 // Client returns the client acting for installationID. Its token is minted
-// on first use and renewed before it expires; the client is cached.
+// on first use and renewed before it expires; the client is cached. When
+// GitHub refuses the token because the installation was removed or is
+// suspended, the client's requests fail with an error that is
+// ErrInstallationGone.
 func (cs *Clients) Client(_ context.Context, installationID int64) (*github.Client, error) {
 	if installationID <= 0 {
 		return nil, fmt.Errorf("installation client: invalid installation ID %d", installationID)
@@ -194,7 +197,7 @@ func (cs *Clients) Client(_ context.Context, installationID int64) (*github.Clie
 	apps.BaseURL = cs.root
 	it := ghinstallation.NewFromAppsTransport(apps, installationID)
 	it.BaseURL = cs.root
-	c, err := newClient(&http.Client{Transport: it, Timeout: cs.cfg.Timeout}, cs.cfg.BaseURL, cs.cfg.UserAgent)
+	c, err := newClient(&http.Client{Transport: &goneTransport{next: it, id: installationID}, Timeout: cs.cfg.Timeout}, cs.cfg.BaseURL, cs.cfg.UserAgent)
 	if err != nil {
 		return nil, err
 	}

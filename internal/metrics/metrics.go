@@ -27,6 +27,14 @@ type Metrics struct {
 	GitHubRequests *prometheus.CounterVec
 	// RateLimitRemaining is the last X-RateLimit-Remaining seen per installation.
 	RateLimitRemaining *prometheus.GaugeVec
+	// WebhookRejected counts webhook requests refused before storing, by
+	// reason (no_signature, malformed_signature, bad_signature, too_large,
+	// too_slow, timeout, read_error, busy, bad_headers, bad_json,
+	// invalid_utf8, nul_character).
+	WebhookRejected *prometheus.CounterVec
+	// WebhookBodyBytes is the bytes of webhook bodies held in memory, as
+	// reserved from the intake's body budget.
+	WebhookBodyBytes prometheus.Gauge
 }
 
 // New registers every collector on a fresh registry.
@@ -57,9 +65,15 @@ func New() *Metrics {
 		RateLimitRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tasuki_github_rate_limit_remaining", Help: "Last X-RateLimit-Remaining seen, per installation.",
 		}, []string{"installation"}),
+		WebhookRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tasuki_webhook_rejected_total", Help: "Webhook requests refused before storing, by reason.",
+		}, []string{"reason"}),
+		WebhookBodyBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tasuki_webhook_body_bytes", Help: "Bytes of webhook bodies held in memory.",
+		}),
 	}
 	r.MustRegister(m.DeliveriesReceived, m.DeliveriesProcessed, m.AckLatency, m.JobLatency,
-		m.QueueDepth, m.GitHubRequests, m.RateLimitRemaining,
+		m.QueueDepth, m.GitHubRequests, m.RateLimitRemaining, m.WebhookRejected, m.WebhookBodyBytes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -7,6 +7,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,8 +15,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -47,9 +49,12 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	pinger  Pinger
+	checks  []readinessCheck
 	routes  []route
 	now     func() time.Time
 	budget  *bodyBudget
+	limits  bodyLimits
+	rejects *rejectLog
 }
 
 type route struct {
@@ -71,6 +76,24 @@ func WithMetrics(m *metrics.Metrics) Option { return func(s *Server) { s.metrics
 // Ping(ctx) error method is used, and otherwise /readyz always answers 200.
 func WithPinger(p Pinger) Option { return func(s *Server) { s.pinger = p } }
 
+// WithReadiness adds a check that /readyz runs after the store's ping. While
+// check returns an error, /readyz names it on a line "name: error" under
+// "degraded: accepting webhooks; jobs wait for:", but still answers 200:
+// readiness decides whether a load balancer sends this replica webhooks,
+// and the webhook endpoint keeps storing deliveries while, say, GitHub is
+// unreachable. Taking every replica out of rotation then would turn a
+// GitHub outage into a webhook outage. Only an unreachable store, which
+// does stop the intake, answers 503. The error is shown to whoever probes,
+// so it must carry no secret, host or credential.
+func WithReadiness(name string, check func(ctx context.Context) error) Option {
+	return func(s *Server) { s.checks = append(s.checks, readinessCheck{name, check}) }
+}
+
+type readinessCheck struct {
+	name  string
+	check func(ctx context.Context) error
+}
+
 // DefaultBodyBudget is how many bytes of webhook bodies the server holds in
 // memory at once by default.
 const DefaultBodyBudget = 256 << 20
@@ -78,10 +101,11 @@ const DefaultBodyBudget = 256 << 20
 // WithBodyBudget bounds the bytes of webhook bodies held in memory at once
 // (default DefaultBodyBudget). Bodies are read before their signature can be
 // checked, so without a bound anyone could make the process allocate 25 MiB
-// per connection; a request that does not fit gets 503 and GitHub's failed
-// delivery is redelivered later.
+// per connection. A body's bytes are reserved as they arrive (see body.go);
+// a request whose next chunk does not fit waits for bytes to be given back,
+// and gets 503 only if its body timeout passes first.
 func WithBodyBudget(bytes int64) Option {
-	return func(s *Server) { s.budget = &bodyBudget{free: bytes} }
+	return func(s *Server) { s.budget = newBodyBudget(bytes) }
 }
 
 // WithRoute mounts h at pattern (a net/http ServeMux pattern such as
@@ -100,7 +124,13 @@ func New(q Queue, secret []byte, opts ...Option) (*Server, error) {
 	if q == nil {
 		return nil, errors.New("server needs a queue")
 	}
-	s := &Server{queue: q, secret: secret, now: time.Now}
+	s := &Server{
+		queue:   q,
+		secret:  secret,
+		now:     time.Now,
+		limits:  bodyLimits{minRate: DefaultMinBodyRate, grace: DefaultBodyGrace, timeout: DefaultBodyTimeout},
+		rejects: &rejectLog{every: DefaultRejectLogInterval},
+	}
 	for _, o := range opts {
 		o(s)
 	}
@@ -111,7 +141,11 @@ func New(q Queue, secret []byte, opts ...Option) (*Server, error) {
 		s.metrics = metrics.New()
 	}
 	if s.budget == nil {
-		s.budget = &bodyBudget{free: DefaultBodyBudget}
+		s.budget = newBodyBudget(DefaultBodyBudget)
+	}
+	s.budget.held = s.metrics.WebhookBodyBytes
+	for reason := range rejectOutcome {
+		s.metrics.WebhookRejected.WithLabelValues(reason) // shown at 0 until it happens
 	}
 	if s.pinger == nil {
 		if p, ok := q.(Pinger); ok {
@@ -141,8 +175,8 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, grace time.Duration) 
 	hs := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
-		// GitHub gives up on a delivery after 10 s; a body that takes longer
-		// to arrive is not worth waiting for.
+		// A backstop for the mounted routes: the webhook intake sets
+		// tighter read deadlines of its own while it reads a body (body.go).
 		ReadTimeout:  30 * time.Second,
 		WriteTimeout: 30 * time.Second,
 		IdleTimeout:  2 * time.Minute,
@@ -178,47 +212,64 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	event := "unverified"
 	outcome := func(o string) { s.metrics.DeliveriesReceived.WithLabelValues(event, o).Inc() }
 
+	// What can be refused without the body is refused before reading it.
 	if r.ContentLength > MaxBodyBytes {
-		outcome("too_large")
-		text(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is larger than %d bytes", MaxBodyBytes))
+		s.reject(w, r, rejectTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is larger than %d bytes", MaxBodyBytes))
 		return
 	}
-	// Reserve what the body may take: its declared length, or the limit
-	// when it is sent without one.
-	reserve := int64(MaxBodyBytes)
-	if r.ContentLength >= 0 {
-		reserve = r.ContentLength
-	}
-	if !s.budget.take(reserve) {
-		outcome("busy")
-		w.Header().Set("Retry-After", "1")
-		text(w, http.StatusServiceUnavailable, "too many deliveries in flight")
-		return
-	}
-	defer s.budget.give(reserve)
-	body, err := readBody(http.MaxBytesReader(w, r.Body, MaxBodyBytes), r.ContentLength)
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			outcome("too_large")
-			text(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is larger than %d bytes", MaxBodyBytes))
-			return
+	sigHeader := r.Header.Get("X-Hub-Signature-256")
+	if _, err := parseSignature(sigHeader); err != nil {
+		reason := rejectMalformedSignature
+		if errors.Is(err, ErrNoSignature) {
+			reason = rejectNoSignature
 		}
-		outcome("bad_request")
-		text(w, http.StatusBadRequest, "could not read body")
-		return
-	}
-	if err := VerifySignature(s.secret, body, r.Header.Get("X-Hub-Signature-256")); err != nil {
-		outcome("unauthorized")
-		s.log.WarnContext(r.Context(), "webhook rejected", "reason", err.Error(), "remote", r.RemoteAddr)
-		text(w, http.StatusUnauthorized, err.Error())
+		s.reject(w, r, reason, http.StatusUnauthorized, err.Error())
 		return
 	}
 
-	d, err := ParseDelivery(r.Header.Get("X-GitHub-Delivery"), r.Header.Get("X-GitHub-Event"), body)
+	body, err := s.readBody(w, r)
+	defer s.budget.give(int64(cap(body)))
 	if err != nil {
-		outcome("bad_request")
-		text(w, http.StatusBadRequest, err.Error())
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			s.reject(w, r, rejectTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is larger than %d bytes", MaxBodyBytes))
+		case errors.Is(err, errTooSlow):
+			s.reject(w, r, rejectTooSlow, http.StatusRequestTimeout,
+				fmt.Sprintf("body arrives too slowly (under %d bytes/s after %s)", s.limits.minRate, s.limits.grace), "received", len(body))
+		case errors.Is(err, errBodyTimeout):
+			s.reject(w, r, rejectTimeout, http.StatusRequestTimeout,
+				fmt.Sprintf("body did not arrive within %s", s.limits.timeout), "received", len(body))
+		case errors.Is(err, errBusy):
+			s.reject(w, r, rejectBusy, http.StatusServiceUnavailable, "too many deliveries in flight")
+		default:
+			s.reject(w, r, rejectReadError, http.StatusBadRequest, "could not read body", "err", err)
+		}
+		return
+	}
+	if err := VerifySignature(s.secret, body, sigHeader); err != nil {
+		s.reject(w, r, rejectBadSignature, http.StatusUnauthorized, err.Error())
+		return
+	}
+
+	// The body is GitHub's (or someone's holding the secret). The headers
+	// are not signed; once checkHeaders passes they are short and
+	// printable, and may be named in the log.
+	id, ev := r.Header.Get("X-GitHub-Delivery"), r.Header.Get("X-GitHub-Event")
+	if msg := checkHeaders(dispatch.Delivery{ID: id, Event: ev}); msg != "" {
+		s.reject(w, r, rejectBadHeaders, http.StatusBadRequest, msg)
+		return
+	}
+	d, err := ParseDelivery(id, ev, body)
+	if err != nil {
+		reason := rejectBadJSON
+		switch {
+		case errors.Is(err, ErrInvalidUTF8):
+			reason = rejectInvalidUTF8
+		case errors.Is(err, ErrNULCharacter):
+			reason = rejectNULCharacter
+		}
+		s.reject(w, r, reason, http.StatusBadRequest, err.Error(), "delivery", id, "event", ev)
 		return
 	}
 	event = d.Event
@@ -242,64 +293,71 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	text(w, http.StatusAccepted, "accepted")
 }
 
+// Errors of ParseDelivery for bodies that the two stores would not treat
+// alike: PostgreSQL refuses text that is not UTF-8 and, in jsonb and in the
+// text values decoded from the body (action, repository), the NUL
+// character, which SQLite stores. Refusing them here answers GitHub the same
+// way on both, instead of storing on one what the other refuses.
+var (
+	ErrInvalidUTF8  = errors.New("body is not valid UTF-8")
+	ErrNULCharacter = errors.New(`body holds a JSON string with \u0000 (NUL), which tasuki cannot store`)
+)
+
 // ParseDelivery makes a Delivery of a webhook body and its X-GitHub-Delivery
 // and X-GitHub-Event values, reading action, installation.id and
 // repository.full_name from the body. The error says what is wrong: a
-// missing or malformed header, or a body that is not a JSON object.
+// missing or malformed header, a body that is not UTF-8 (ErrInvalidUTF8),
+// not a JSON object, or that holds \u0000 (ErrNULCharacter).
 func ParseDelivery(id, event string, body []byte) (dispatch.Delivery, error) {
 	d := dispatch.Delivery{ID: id, Event: event}
 	if msg := checkHeaders(d); msg != "" {
 		return d, errors.New(msg)
 	}
+	if !utf8.Valid(body) {
+		return d, fmt.Errorf("%w (first invalid byte at offset %d)", ErrInvalidUTF8, invalidUTF8At(body))
+	}
 	env, err := readEnvelope(body)
 	if err != nil {
 		return d, fmt.Errorf("body is not a JSON object: %w", err)
+	}
+	// After readEnvelope: only in valid JSON is every backslash an escape.
+	if at := nulEscapeAt(body); at >= 0 {
+		return d, fmt.Errorf("%w (at offset %d)", ErrNULCharacter, at)
 	}
 	d.Action, d.InstallationID, d.Repository = env.Action, env.InstallationID, env.Repository
 	d.Payload = body
 	return d, nil
 }
 
-// bodyBudget counts the bytes of request bodies the server may still hold.
-type bodyBudget struct {
-	mu   sync.Mutex
-	free int64
+// invalidUTF8At returns the offset of the first byte of b that is not part
+// of valid UTF-8, or -1.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
-func (b *bodyBudget) take(n int64) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if n > b.free {
-		return false
+// nulEscapeAt returns the offset of the first \u0000 escape in b, which
+// must be valid JSON, or -1. In valid JSON a backslash occurs only in a
+// string and always starts an escape, so skipping each escape's first two
+// bytes keeps "\\u0000" (a backslash, then the text u0000) apart.
+func nulEscapeAt(b []byte) int {
+	for i := 0; i < len(b); i += 2 {
+		j := bytes.IndexByte(b[i:], '\\')
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if i+6 <= len(b) && string(b[i+1:i+6]) == "u0000" {
+			return i
+		}
 	}
-	b.free -= n
-	return true
-}
-
-func (b *bodyBudget) give(n int64) {
-	b.mu.Lock()
-	b.free += n
-	b.mu.Unlock()
-}
-
-// readBody reads r whole. With the request's Content-Length as hint it
-// reads into one buffer of the right size instead of growing one from 512
-// bytes, which cost the intake a tenth of its CPU in copies.
-func readBody(r io.Reader, hint int64) ([]byte, error) {
-	if hint <= 0 || hint > MaxBodyBytes {
-		return io.ReadAll(r)
-	}
-	buf := make([]byte, hint+1) // one more, to see the end without growing
-	n, err := io.ReadFull(r, buf)
-	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-		return buf[:n], nil
-	case err != nil:
-		return nil, err
-	}
-	// Longer than announced (the HTTP server normally prevents this).
-	rest, err := io.ReadAll(r)
-	return append(buf, rest...), err
+	return -1
 }
 
 // checkHeaders returns what is wrong with the delivery headers, or "".
@@ -327,17 +385,29 @@ func printable(s string) bool {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if s.pinger == nil {
-		text(w, http.StatusOK, "ok")
-		return
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	if err := s.pinger.Ping(ctx); err != nil {
-		// The error may name the database host; it goes to the log, not to
-		// whoever probes us.
-		s.log.WarnContext(r.Context(), "readiness check failed", "err", err)
-		text(w, http.StatusServiceUnavailable, "store unreachable")
+	var missing []string
+	if s.pinger != nil {
+		if err := s.pinger.Ping(ctx); err != nil {
+			// The error may name the database host; it goes to the log, not
+			// to whoever probes us.
+			s.log.WarnContext(r.Context(), "readiness check failed", "err", err)
+			missing = append(missing, "store unreachable")
+		}
+	}
+	if len(missing) > 0 {
+		text(w, http.StatusServiceUnavailable, strings.Join(missing, "\n"))
+		return
+	}
+	var waiting []string
+	for _, c := range s.checks {
+		if err := c.check(ctx); err != nil {
+			waiting = append(waiting, c.name+": "+err.Error())
+		}
+	}
+	if len(waiting) > 0 {
+		text(w, http.StatusOK, "degraded: accepting webhooks; jobs wait for:\n"+strings.Join(waiting, "\n"))
 		return
 	}
 	text(w, http.StatusOK, "ok")

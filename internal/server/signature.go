@@ -10,8 +10,9 @@ import (
 
 // Signature errors, for callers that want to tell them apart.
 var (
-	ErrNoSignature  = errors.New("missing X-Hub-Signature-256 header")
-	ErrBadSignature = errors.New("X-Hub-Signature-256 does not match the body")
+	ErrNoSignature        = errors.New("missing X-Hub-Signature-256 header")
+	ErrMalformedSignature = errors.New("X-Hub-Signature-256 is not of the form sha256=HEX")
+	ErrBadSignature       = errors.New("X-Hub-Signature-256 does not match the body")
 )
 
 // Sign returns the X-Hub-Signature-256 value GitHub sends for body.
@@ -29,16 +30,9 @@ func VerifySignature(secret, body []byte, header string) error {
 	if len(secret) == 0 {
 		return errors.New("no webhook secret configured")
 	}
-	if header == "" {
-		return ErrNoSignature
-	}
-	hexSum, ok := strings.CutPrefix(header, "sha256=")
-	if !ok {
-		return errors.New("X-Hub-Signature-256 is not of the form sha256=HEX")
-	}
-	got, err := hex.DecodeString(hexSum)
-	if err != nil || len(got) != sha256.Size {
-		return errors.New("X-Hub-Signature-256 is not of the form sha256=HEX")
+	got, err := parseSignature(header)
+	if err != nil {
+		return err
 	}
 	m := hmac.New(sha256.New, secret)
 	m.Write(body)
@@ -46,4 +40,22 @@ func VerifySignature(secret, body []byte, header string) error {
 		return ErrBadSignature
 	}
 	return nil
+}
+
+// parseSignature returns the HMAC an X-Hub-Signature-256 value carries. It
+// needs no body, so the intake refuses a missing or malformed header before
+// reading one.
+func parseSignature(header string) ([]byte, error) {
+	if header == "" {
+		return nil, ErrNoSignature
+	}
+	hexSum, ok := strings.CutPrefix(header, "sha256=")
+	if !ok {
+		return nil, ErrMalformedSignature
+	}
+	got, err := hex.DecodeString(hexSum)
+	if err != nil || len(got) != sha256.Size {
+		return nil, ErrMalformedSignature
+	}
+	return got, nil
 }
