@@ -1,9 +1,13 @@
 // Package githubtest is an in-memory GitHub REST API for tests. It serves the
 // endpoints tasuki calls from thread-safe state that tests seed and inspect,
-// checks every request against GitHub's OpenAPI description (an undocumented
-// request fails the test), authenticates like GitHub (installation tokens it
+// checks every request and every response it sends against GitHub's
+// OpenAPI description with kin-openapi (parameters, headers, bodies at every
+// depth; an undocumented or invalid request, or a response GitHub would not
+// send, fails the test), authenticates like GitHub (installation tokens it
 // minted, App JWTs signed with AppKey), paginates with Link headers and lets
-// tests inject failures (rate limits, 5xx).
+// tests inject failures (rate limits, 5xx). What go-github v60 and
+// ghinstallation send that the description does not list is excused in one
+// place, clientQuirks.
 //
 // Typical use in a shell test:
 //
@@ -123,17 +127,17 @@ type Reporter interface {
 	Cleanup(func())
 }
 
-// New starts a fake GitHub for the duration of t, checking every request
-// against GitHub's full OpenAPI description from the shared fixtures.
+// New starts a fake GitHub for the duration of t. Every request, and every
+// response the fake sends, is checked against GitHub's OpenAPI description
+// (the cut embedded in the package, see TestCutSpec); a mismatch fails t
+// with the operation, the field and the value.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	return newServer(t, loadSpec(t), opts...)
 }
 
 // NewStandalone starts a fake GitHub outside tests (the demo), checking
-// requests against the cut-down description embedded in the package
-// (cutspec.json: the operations the fake implements, generated from the full
-// description by TestCutSpec). r receives what GitHub would refuse.
+// requests and responses as New does. r receives what GitHub would refuse.
 func NewStandalone(r Reporter, opts ...Option) (*Server, error) {
 	sp, err := embeddedSpec()
 	if err != nil {
@@ -160,6 +164,12 @@ func newServer(t Reporter, sp *spec, opts ...Option) *Server {
 	}
 	s.handlers = map[string]handlerFunc{}
 	s.routes()
+	for k := range s.handlers {
+		method, tmpl, _ := strings.Cut(k, " ")
+		if e, _ := sp.match(tmpl); e == nil || e.template != tmpl || e.ops[method] == nil {
+			t.Fatalf("githubtest: fake route %s is not in GitHub's OpenAPI description", k)
+		}
+	}
 	s.st.installations[1] = &github.Installation{ID: github.Int64(1), AppID: github.Int64(s.appID),
 		Account: &github.User{Login: github.String("acme"), Type: github.String("Organization")}}
 	mux := http.NewServeMux()
@@ -364,63 +374,9 @@ func (rc *reqCtx) fail(status int, msg string) {
 
 func (rc *reqCtx) notFound() { rc.fail(http.StatusNotFound, "Not Found") }
 
-// page answers a list endpoint GitHub-style: per_page (default 30, max 100),
-// page, and a Link header with next/last/prev/first.
-func page[T any](rc *reqCtx, items []T) {
-	per, _ := strconv.Atoi(rc.q("per_page"))
-	if per <= 0 {
-		per = 30
-	}
-	if per > 100 {
-		per = 100
-	}
-	pg, _ := strconv.Atoi(rc.q("page"))
-	if pg <= 0 {
-		pg = 1
-	}
-	last := (len(items) + per - 1) / per
-	if last == 0 {
-		last = 1
-	}
-	start, end := (pg-1)*per, pg*per
-	if start > len(items) {
-		start = len(items)
-	}
-	if end > len(items) {
-		end = len(items)
-	}
-	var links []string
-	link := func(n int, rel string) {
-		u := *rc.r.URL
-		q := u.Query()
-		q.Set("page", strconv.Itoa(n))
-		q.Set("per_page", strconv.Itoa(per))
-		u.RawQuery = q.Encode()
-		links = append(links, fmt.Sprintf(`<%s%s>; rel="%s"`, rc.s.ts.URL, u.RequestURI(), rel))
-	}
-	if pg < last {
-		link(pg+1, "next")
-		link(last, "last")
-	}
-	if pg > 1 {
-		link(1, "first")
-		link(pg-1, "prev")
-	}
-	if len(links) > 0 {
-		rc.w.Header().Set("Link", strings.Join(links, ", "))
-	}
-	out := items[start:end]
-	if out == nil {
-		out = []T{}
-	}
-	rc.json(http.StatusOK, out)
-}
-
+// handle registers the route handler for method and the documented path
+// template tmpl; newServer checks the description has it.
 func (s *Server) handle(method, tmpl string, h handlerFunc) {
-	e, _ := s.spec.match(tmpl)
-	if e == nil || e.template != tmpl || e.ops[method] == nil {
-		s.t.Fatalf("githubtest: fake route %s %s is not in GitHub's OpenAPI description", method, tmpl)
-	}
 	s.handlers[method+" "+tmpl] = h
 }
 
@@ -438,36 +394,61 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := "/" + strings.TrimPrefix(r.URL.Path, BasePath)
 	body, _ := io.ReadAll(r.Body)
 	call := Call{Method: r.Method, Path: path, Query: r.URL.Query(), Body: body}
-	rc := &reqCtx{s: s, w: w, r: r, body: body}
-	defer func() {
-		call.Status = rc.status
-		s.mu.Lock()
-		s.calls = append(s.calls, call)
-		s.mu.Unlock()
-	}()
+	// The answer is buffered so that it can be checked against the
+	// description before the client sees it.
+	rec := httptest.NewRecorder()
+	rc := &reqCtx{s: s, w: rec, r: r, body: body}
+	e, params, served := s.answer(rc, &call)
+	if e != nil && e.ops[r.Method] != nil {
+		op := e.ops[r.Method]
+		// A route handler's status must be documented, except the refusals
+		// GitHub answers on any operation; what the fake answers before the
+		// handler (credentials, injected failures, rate limits) is GitHub
+		// answering on any operation too.
+		undocumentedOK := !served || rec.Code == http.StatusForbidden || rec.Code == http.StatusNotFound
+		if probs := s.spec.checkResponse(r, e, params, rec.Code, rec.Header(), rec.Body.Bytes(), undocumentedOK); len(probs) > 0 {
+			s.t.Errorf("githubtest: the fake's response to %s %s (%s) breaks GitHub's OpenAPI description: status %d: %s",
+				r.Method, path, op.OperationID, rec.Code, strings.Join(probs, "; "))
+		}
+	}
+	call.Status = rc.status
+	s.mu.Lock()
+	s.calls = append(s.calls, call)
+	s.mu.Unlock()
 
-	e, params := s.spec.match(path)
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// answer serves one request into rc. It returns the documented path the
+// request matched (nil if none), its parameters, and whether a route
+// handler answered. A request the description refuses fails the test and
+// gets 422 (undocumented: 404) without reaching authentication.
+func (s *Server) answer(rc *reqCtx, call *Call) (*pathEntry, map[string]string, bool) {
+	r := rc.r
+	e, params := s.spec.match(call.Path)
 	if e == nil {
-		s.t.Errorf("githubtest: undocumented request %s %s: no path in GitHub's OpenAPI description matches", r.Method, path)
+		s.t.Errorf("githubtest: undocumented request %s %s: no path in GitHub's OpenAPI description matches", r.Method, call.Path)
 		rc.notFound()
-		return
+		return nil, nil, false
 	}
 	call.Template = e.template
 	op := e.ops[r.Method]
 	if op == nil {
-		s.t.Errorf("githubtest: undocumented request %s %s: %s takes no %s", r.Method, path, e.template, r.Method)
+		s.t.Errorf("githubtest: undocumented request %s %s: %s takes no %s", r.Method, call.Path, e.template, r.Method)
 		rc.notFound()
-		return
+		return e, params, false
 	}
-	if err := checkQuery(op, r.URL.Query()); err != nil {
-		s.t.Errorf("githubtest: invalid request %s %s (%s): %v", r.Method, path, op.OperationID, err)
-		rc.fail(http.StatusUnprocessableEntity, "Invalid request: "+err.Error())
-		return
-	}
-	if err := s.spec.checkBody(r.Method, e.template, op, body); err != nil {
-		s.t.Errorf("githubtest: invalid request %s %s (%s): %v", r.Method, path, op.OperationID, err)
-		rc.fail(http.StatusUnprocessableEntity, "Invalid request: "+err.Error())
-		return
+	if probs := s.spec.checkRequest(r, e, params, rc.body, clientQuirks); len(probs) > 0 {
+		msg := strings.Join(probs, "; ")
+		s.t.Errorf("githubtest: invalid request %s %s (%s): %s", r.Method, call.Path, op.OperationID, msg)
+		rc.fail(http.StatusUnprocessableEntity, "Invalid request: "+msg)
+		// The 422 is the fake's verdict on a bad request, not a route's
+		// answer: it is not checked.
+		return nil, nil, false
 	}
 	rc.params = params
 
@@ -476,36 +457,37 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !ok:
 		rc.fail(http.StatusUnauthorized, "Bad credentials")
-		return
+		return e, params, false
 	case jwtOnly(e.template) && !isJWT:
 		rc.fail(http.StatusUnauthorized, "A JSON web token could not be decoded")
-		return
+		return e, params, false
 	case !jwtOnly(e.template) && isJWT:
 		rc.fail(http.StatusUnauthorized, "A JSON web token cannot be used for this endpoint; use an installation token")
-		return
+		return e, params, false
 	}
 	rc.who = who
 	call.Login = who.login
 
 	if inj := s.takeInjection(r.Method, e.template); inj != nil {
 		s.answerInjected(rc, inj)
-		return
+		return e, params, false
 	}
 	if s.overContentLimit(r) {
 		s.answerInjected(rc, &injection{status: http.StatusForbidden, headers: map[string]string{"Retry-After": "60"}})
-		return
+		return e, params, false
 	}
 	s.rateHeaders(rc, r)
 
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	h := s.handlers[r.Method+" "+e.template]
 	if h == nil {
 		s.t.Errorf("githubtest: %s %s (%s) is documented but the fake does not implement it", r.Method, e.template, op.OperationID)
 		rc.fail(http.StatusNotImplemented, "not implemented by githubtest")
-		return
+		return nil, nil, false
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	h(rc)
+	return e, params, true
 }
 
 func (s *Server) authenticate(r *http.Request) (principal, bool, bool) {

@@ -44,10 +44,13 @@ func TestValidatorRejects(t *testing.T) {
 	}{
 		{"undocumented path", "GET", "repos/acme/api/frobnicate/1", nil, 404, "no path in GitHub's OpenAPI description"},
 		{"wrong method", "DELETE", "repos/acme/api/issues/1", nil, 404, "takes no DELETE"},
-		{"missing required field", "POST", "repos/acme/api/check-runs", map[string]any{"name": "x"}, 422, `misses required field "head_sha"`},
-		{"wrong field type", "POST", "repos/acme/api/issues", map[string]any{"title": "t", "body": 12}, 422, "body.body is integer, want string"},
-		{"missing required body", "POST", "repos/acme/api/issues", nil, 422, "request body is required"},
-		{"missing required query", "GET", "search/issues", nil, 422, `query parameter "q" is required`},
+		{"missing required field", "POST", "repos/acme/api/check-runs", map[string]any{"name": "x"}, 422, "(checks/create): body.head_sha: required field is missing"},
+		{"wrong field type", "POST", "repos/acme/api/issues", map[string]any{"title": "t", "body": 12}, 422, "(issues/create): body.body: value must be a string, got 12"},
+		{"missing required body", "POST", "repos/acme/api/issues", nil, 422, "(issues/create): body: value is required but missing"},
+		{"missing required query", "GET", "search/issues", nil, 422, `(search/issues-and-pull-requests): query parameter "q": value is required but missing`},
+		{"path parameter of the wrong type", "GET", "repos/acme/api/issues/one", nil, 422, `(issues/get): path parameter "issue_number": `},
+		{"query parameter of the wrong type", "GET", "repos/acme/api/issues?per_page=many", nil, 422, `(issues/list-for-repo): query parameter "per_page": `},
+		{"query parameter outside its enum", "GET", "repos/acme/api/issues?state=opened", nil, 422, `(issues/list-for-repo): query parameter "state": value is not one of the allowed values ["open","closed","all"], got "opened"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
