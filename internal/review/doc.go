@@ -25,7 +25,8 @@
 // most MaxVerdictBytes, for which RenderComment leaves room under its limit.
 //
 // Reading: the top level is walked byte-wise (prior_state, planned_values,
-// configuration and variables are skipped unread), each resource change is
+// configuration and variables are validated as JSON and otherwise skipped;
+// anything json.Valid refuses is refused), each resource change is
 // captured alone and only the fields tasuki needs are decoded, so memory
 // depends on the largest change, not on the plan. Attribute diffs are kept
 // up to AttrsPerChange per change and AttrBudget per plan.

@@ -13,8 +13,9 @@ import (
 // of the reading time. Values it returns raw are decoded (and so validated)
 // by encoding/json only when needed.
 type elemParser struct {
-	b []byte
-	i int
+	b     []byte
+	i     int
+	keyAt int // where the key of the member being read starts
 }
 
 // elemError is a problem at an offset inside one captured value.
@@ -173,6 +174,8 @@ func (p *elemParser) object(fn func(key []byte) error) error {
 		return nil
 	}
 	for {
+		p.ws()
+		p.keyAt = p.i
 		k, err := p.key()
 		if err != nil {
 			return err
@@ -226,40 +229,170 @@ func (p *elemParser) interned(in interner) (string, error) {
 	return p.strOrNull()
 }
 
-// parseResourceChange fills rc from the raw JSON of one resource change.
+// rcKeys and changeKeys are the keys read in a resource change and in its
+// change, in the order of the constants below; see planKeys for why each
+// must appear once and spelled exactly.
+var (
+	rcKeys     = []string{"address", "previous_address", "module_address", "mode", "type", "name", "deposed", "action_reason", "change"}
+	changeKeys = []string{"actions", "before", "after", "after_unknown", "before_sensitive", "after_sensitive", "importing", "replace_paths"}
+)
+
+const (
+	rcAddress = iota
+	rcPrevAddress
+	rcModule
+	rcMode
+	rcType
+	rcName
+	rcDeposed
+	rcReason
+	rcChange
+)
+
+const (
+	chActions = iota
+	chBefore
+	chAfter
+	chAfterUnknown
+	chBeforeSensitive
+	chAfterSensitive
+	chImporting
+	chReplacePaths
+)
+
+// rcKey and changeKey return the constant for k, or -1; a switch on the
+// string is much faster than a search of the lists.
+func rcKey(k []byte) int {
+	switch string(k) {
+	case "address":
+		return rcAddress
+	case "previous_address":
+		return rcPrevAddress
+	case "module_address":
+		return rcModule
+	case "mode":
+		return rcMode
+	case "type":
+		return rcType
+	case "name":
+		return rcName
+	case "deposed":
+		return rcDeposed
+	case "action_reason":
+		return rcReason
+	case "change":
+		return rcChange
+	}
+	return -1
+}
+
+func changeKey(k []byte) int {
+	switch string(k) {
+	case "actions":
+		return chActions
+	case "before":
+		return chBefore
+	case "after":
+		return chAfter
+	case "after_unknown":
+		return chAfterUnknown
+	case "before_sensitive":
+		return chBeforeSensitive
+	case "after_sensitive":
+		return chAfterSensitive
+	case "importing":
+		return chImporting
+	case "replace_paths":
+		return chReplacePaths
+	}
+	return -1
+}
+
+// keys tracks the keys read in one object, to find the first repeated or
+// miscased one.
+type keys struct {
+	seen     uint16
+	conflict *error
+}
+
+func (ks *keys) read(p *elemParser, k []byte, bit int, known []string) {
+	if *ks.conflict != nil {
+		return
+	}
+	switch {
+	case bit >= 0 && ks.seen&(1<<bit) != 0:
+		*ks.conflict = elemErr(p.keyAt, "key %s appears twice: Terraform writes each key once, and JSON readers disagree on which one counts", known[bit])
+	case bit >= 0:
+		ks.seen |= 1 << bit
+	default:
+		if w := foldMatch(k, known); w != "" {
+			*ks.conflict = elemErr(p.keyAt, "a key is %s in other letter case: Terraform writes %s exactly, and case-insensitive JSON readers (encoding/json, terraform-json) would read it as %s", w, w, w)
+		}
+	}
+}
+
+// parseResourceChange fills rc from the raw JSON of one resource change,
+// valid JSON. A repeated key replaces the earlier value, as in
+// encoding/json into a map (so only the last value of a key must have the
+// right type); the first repeated or miscased key tasuki reads is recorded
+// in rc.conflict.
 func parseResourceChange(raw []byte, rc *lazyResourceChange, in interner) error {
 	p := &elemParser{b: raw}
+	if c := p.peek(); c != '{' && c != 'n' {
+		return elemErr(p.i, "not an object")
+	}
+	ks := keys{conflict: &rc.conflict}
+	var bad [rcChange + 1]error // the type error of each key's last value
 	err := p.object(func(k []byte) error {
+		bit := rcKey(k)
+		ks.read(p, k, bit, rcKeys)
+		if bit < 0 {
+			_, err := p.value()
+			return err
+		}
+		p.ws()
+		at := p.i
 		var err error
-		switch string(k) {
-		case "address":
+		switch bit {
+		case rcAddress:
 			rc.Address, err = p.strOrNull()
-		case "previous_address":
+		case rcPrevAddress:
 			rc.PreviousAddress, err = p.strOrNull()
-		case "module_address":
+		case rcModule:
 			rc.ModuleAddress, err = p.interned(in)
-		case "mode":
+		case rcMode:
 			var s string
 			s, err = p.interned(in)
 			rc.Mode = tfjson.ResourceMode(s)
-		case "type":
+		case rcType:
 			rc.Type, err = p.interned(in)
-		case "name":
+		case rcName:
 			rc.Name, err = p.strOrNull()
-		case "deposed":
+		case rcDeposed:
 			rc.DeposedKey, err = p.strOrNull()
-		case "action_reason":
+		case rcReason:
 			var s string
 			s, err = p.interned(in)
 			rc.ActionReason = tfjson.ActionReason(s)
-		case "change":
-			if p.peek() == 'n' {
+		case rcChange:
+			switch p.peek() {
+			case 'n':
+				rc.Change = nil
 				_, err = p.value()
-				return err
+			case '{':
+				rc.Change = &lazyChange{}
+				err = p.change(rc.Change, &rc.conflict)
+			default:
+				err = elemErr(at, "change is not an object")
 			}
-			rc.Change = &lazyChange{}
-			err = p.change(rc.Change)
-		default:
+		}
+		bad[bit] = nil
+		if err != nil {
+			if bit != rcChange {
+				err = elemErr(at, "%s is not a string", rcKeys[bit])
+			}
+			bad[bit] = err
+			p.i = at
 			_, err = p.value()
 		}
 		return err
@@ -267,46 +400,74 @@ func parseResourceChange(raw []byte, rc *lazyResourceChange, in interner) error 
 	if err != nil {
 		return err
 	}
+	for _, err := range bad {
+		if err != nil {
+			return err
+		}
+	}
 	if p.peek() != 0 {
 		return elemErr(p.i, "data after the object")
 	}
 	return nil
 }
 
-func (p *elemParser) change(c *lazyChange) error {
-	return p.object(func(k []byte) error {
-		if string(k) == "actions" {
-			return p.actions(c)
+func (p *elemParser) change(c *lazyChange, conflict *error) error {
+	ks := keys{conflict: conflict}
+	var bad [chReplacePaths + 1]error // the type error of each key's last value
+	err := p.object(func(k []byte) error {
+		bit := changeKey(k)
+		ks.read(p, k, bit, changeKeys)
+		p.ws()
+		at := p.i
+		if bit == chActions {
+			bad[bit] = p.actions(c)
+			if bad[bit] != nil {
+				p.i = at
+				_, err := p.value()
+				return err
+			}
+			return nil
 		}
 		raw, err := p.value()
-		if err != nil {
+		if err != nil || bit < 0 {
 			return err
 		}
-		switch string(k) {
-		case "before":
+		bad[bit] = nil
+		switch bit {
+		case chBefore:
 			c.Before = raw
-		case "after":
+		case chAfter:
 			c.After = raw
-		case "after_unknown":
+		case chAfterUnknown:
 			c.AfterUnknown = raw
-		case "before_sensitive":
+		case chBeforeSensitive:
 			c.BeforeSensitive = raw
-		case "after_sensitive":
+		case chAfterSensitive:
 			c.AfterSensitive = raw
-		case "importing":
+		case chImporting:
+			c.Importing = nil
 			if string(raw) != "null" {
 				c.Importing = &tfjson.Importing{}
 				if err := json.Unmarshal(raw, c.Importing); err != nil {
-					return elemErr(-1, "change.importing is not an object")
+					bad[bit] = elemErr(-1, "change.importing is not an object")
 				}
 			}
-		case "replace_paths":
+		case chReplacePaths:
 			if err := json.Unmarshal(raw, &c.ReplacePaths); err != nil {
-				return elemErr(-1, "change.replace_paths is not a list")
+				bad[bit] = elemErr(-1, "change.replace_paths is not a list")
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, err := range bad {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // knownActions avoids allocating a string per action.

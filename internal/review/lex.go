@@ -2,18 +2,21 @@ package review
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// lexer walks a JSON document byte by byte: it validates and skips values
-// it does not need without allocating, and captures the raw bytes of values
-// it does need (one resource change at a time) into a reusable buffer for
-// encoding/json. encoding/json.Decoder would hold a whole skipped value
+// lexer walks a JSON document: it validates and skips values it does not
+// need without allocating, and captures the raw bytes of values it does
+// need (one resource change at a time) into a reusable buffer. Everything
+// it passes over, skipped or captured, is checked against the full JSON
+// grammar (RFC 8259, as encoding/json.Valid decides), so what it captures
+// is valid JSON. encoding/json.Decoder would hold a whole skipped value
 // (prior_state, configuration: most of a big plan) in memory.
 type lexer struct {
 	r     *bufio.Reader
@@ -22,26 +25,61 @@ type lexer struct {
 	cap   bool // append consumed bytes to buf
 	stack []byte
 	// capStart is the offset of the last captured value, to place
-	// encoding/json's errors in the file.
+	// errors found inside it in the file.
 	capStart int64
 }
 
-// errSyntax is a JSON syntax error at an offset; errEOF an early end.
+// syntaxError is invalid JSON at an offset (0-based, in the JSON text after
+// any byte order mark or decoding); where names the value it is in, such
+// as resource_changes[3], when known.
 type syntaxError struct {
-	off  int64
-	what string
+	off   int64
+	where string
+	what  string
 }
 
 func (e *syntaxError) Error() string {
+	if e.where != "" {
+		return fmt.Sprintf("invalid JSON at byte %d in %s: %s", e.off, e.where, e.what)
+	}
 	return fmt.Sprintf("invalid JSON at byte %d: %s", e.off, e.what)
 }
 
-type truncatedError struct{ off int64 }
+// truncatedError is a document that ends inside a value.
+type truncatedError struct {
+	off   int64
+	where string
+}
 
-func (e *truncatedError) Error() string { return fmt.Sprintf("truncated JSON at byte %d", e.off) }
+func (e *truncatedError) Error() string {
+	if e.where != "" {
+		return fmt.Sprintf("truncated JSON at byte %d in %s", e.off, e.where)
+	}
+	return fmt.Sprintf("truncated JSON at byte %d", e.off)
+}
 
-// fail reports a syntax error at the byte just read (0-based offset).
-func (l *lexer) fail(what string) error { return &syntaxError{off: l.off - 1, what: what} }
+// within names where a syntax or truncation error happened, unless a
+// narrower place is already named.
+func within(err error, where string) error {
+	var se *syntaxError
+	var te *truncatedError
+	switch {
+	case errors.As(err, &se):
+		if se.where == "" {
+			se.where = where
+		}
+	case errors.As(err, &te):
+		if te.where == "" {
+			te.where = where
+		}
+	}
+	return err
+}
+
+// fail reports a syntax error at the byte just read.
+func (l *lexer) fail(format string, args ...any) error {
+	return &syntaxError{off: l.off - 1, what: fmt.Sprintf(format, args...)}
+}
 
 func (l *lexer) next() (byte, error) {
 	c, err := l.r.ReadByte()
@@ -95,31 +133,26 @@ func (l *lexer) atEnd() (bool, error) {
 	return false, nil
 }
 
-// str reads a string whose opening quote was consumed and returns it when
-// keep is set (keys; short), otherwise only validates it.
-func (l *lexer) str(keep bool) (string, error) {
+// key reads a string whose opening quote was consumed and returns it
+// decoded as encoding/json decodes keys (a lone surrogate becomes U+FFFD),
+// keeping at most limit bytes (all when limit < 0) so that a hostile key
+// cannot hold memory.
+func (l *lexer) key(limit int) (string, error) {
 	var out []byte
-	for {
-		// Fast path: scan the buffered bytes for the closing quote or an
-		// escape without going through next() per byte.
-		if !keep {
-			if b, _ := l.r.Peek(l.r.Buffered()); len(b) > 0 {
-				i := 0
-				for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
-					i++
-				}
-				if i > 0 {
-					if l.cap {
-						l.buf = append(l.buf, b[:i]...)
-					}
-					_, _ = l.r.Discard(i)
-					l.off += int64(i)
-				}
-			}
+	put := func(r rune) {
+		if limit < 0 || len(out)+utf8.RuneLen(r) <= limit {
+			out = utf8.AppendRune(out, r)
 		}
+	}
+	var high rune // a high surrogate waiting for its low half
+	for {
 		c, err := l.next()
 		if err != nil {
 			return "", err
+		}
+		if high != 0 && c != '\\' {
+			put(utf8.RuneError)
+			high = 0
 		}
 		switch {
 		case c == '"':
@@ -129,19 +162,23 @@ func (l *lexer) str(keep bool) (string, error) {
 			if err != nil {
 				return "", err
 			}
+			if e != 'u' && high != 0 {
+				put(utf8.RuneError)
+				high = 0
+			}
 			switch e {
 			case '"', '\\', '/':
-				out = append(out, e)
+				put(rune(e))
 			case 'b':
-				out = append(out, '\b')
+				put('\b')
 			case 'f':
-				out = append(out, '\f')
+				put('\f')
 			case 'n':
-				out = append(out, '\n')
+				put('\n')
 			case 'r':
-				out = append(out, '\r')
+				put('\r')
 			case 't':
-				out = append(out, '\t')
+				put('\t')
 			case 'u':
 				var r rune
 				for i := 0; i < 4; i++ {
@@ -151,23 +188,34 @@ func (l *lexer) str(keep bool) (string, error) {
 					}
 					d := unhex(h)
 					if d < 0 {
-						return "", l.fail("bad \\u escape in string")
+						return "", l.fail("bad \\u escape in string: want 4 hex digits, found %s", found(h))
 					}
 					r = r<<4 | rune(d)
 				}
-				if keep {
-					if utf16.IsSurrogate(r) {
-						r = utf8.RuneError
+				switch {
+				case high != 0 && r >= 0xDC00 && r <= 0xDFFF:
+					put(utf16.DecodeRune(high, r))
+					high = 0
+				case high != 0:
+					put(utf8.RuneError)
+					high = 0
+					fallthrough
+				default:
+					if r >= 0xD800 && r <= 0xDBFF {
+						high = r
+					} else if utf16.IsSurrogate(r) {
+						put(utf8.RuneError)
+					} else {
+						put(r)
 					}
-					out = utf8.AppendRune(out, r)
 				}
 			default:
-				return "", l.fail("bad escape in string")
+				return "", l.fail("bad escape \\%s in string", printable(e))
 			}
 		case c < 0x20:
-			return "", l.fail("control character in string")
+			return "", l.fail("control character %s in string (must be escaped)", found(c))
 		default:
-			if keep {
+			if limit < 0 || len(out) < limit {
 				out = append(out, c)
 			}
 		}
@@ -186,99 +234,9 @@ func unhex(c byte) int {
 	return -1
 }
 
-// maxDepth bounds nesting so a hostile file cannot exhaust the stack.
+// maxDepth bounds nesting so a hostile file cannot exhaust the stack; it is
+// encoding/json's limit, counting the top-level object.
 const maxDepth = 10000
-
-// value validates (and, when capturing, records) one value whose first
-// byte c was consumed.
-func (l *lexer) value(c byte, depth int) error {
-	if depth > maxDepth {
-		return l.fail("nested too deeply")
-	}
-	switch c {
-	case '{':
-		c, err := l.ws()
-		if err != nil {
-			return err
-		}
-		if c == '}' {
-			return nil
-		}
-		for {
-			if c != '"' {
-				return l.fail("expected a string key")
-			}
-			if _, err := l.str(false); err != nil {
-				return err
-			}
-			if c, err = l.ws(); err != nil {
-				return err
-			}
-			if c != ':' {
-				return l.fail("expected ':' after key")
-			}
-			if c, err = l.ws(); err != nil {
-				return err
-			}
-			if err := l.value(c, depth+1); err != nil {
-				return err
-			}
-			if c, err = l.ws(); err != nil {
-				return err
-			}
-			switch c {
-			case '}':
-				return nil
-			case ',':
-				if c, err = l.ws(); err != nil {
-					return err
-				}
-			default:
-				return l.fail("expected ',' or '}' in object")
-			}
-		}
-	case '[':
-		c, err := l.ws()
-		if err != nil {
-			return err
-		}
-		if c == ']' {
-			return nil
-		}
-		for {
-			if err := l.value(c, depth+1); err != nil {
-				return err
-			}
-			if c, err = l.ws(); err != nil {
-				return err
-			}
-			switch c {
-			case ']':
-				return nil
-			case ',':
-				if c, err = l.ws(); err != nil {
-					return err
-				}
-			default:
-				return l.fail("expected ',' or ']' in array")
-			}
-		}
-	case '"':
-		_, err := l.str(false)
-		return err
-	case 't':
-		return l.literal("rue")
-	case 'f':
-		return l.literal("alse")
-	case 'n':
-		return l.literal("ull")
-	default:
-		if c == '-' || (c >= '0' && c <= '9') {
-			return l.number()
-		}
-		return l.fail(fmt.Sprintf("unexpected character %q", printable(c)))
-	}
-}
 
 func printable(c byte) string {
 	if c >= 0x20 && c < 0x7f {
@@ -287,6 +245,20 @@ func printable(c byte) string {
 	return fmt.Sprintf("\\x%02x", c)
 }
 
+// found names a byte that was not expected, with a hint for common mistakes.
+// It quotes one byte at most, never a value.
+func found(c byte) string {
+	s := fmt.Sprintf("'%s'", printable(c))
+	switch {
+	case c == '\'':
+		return s + " (strings need double quotes)"
+	case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_':
+		return s + " (a bare word? strings need double quotes; literals are true, false and null)"
+	}
+	return s
+}
+
+// literal consumes the rest of true, false or null.
 func (l *lexer) literal(rest string) error {
 	for i := 0; i < len(rest); i++ {
 		c, err := l.next()
@@ -294,135 +266,407 @@ func (l *lexer) literal(rest string) error {
 			return err
 		}
 		if c != rest[i] {
-			return l.fail("invalid literal")
+			return l.fail("invalid literal: want true, false or null")
 		}
 	}
 	return nil
 }
 
-// number consumes the rest of a number loosely; captured numbers are
-// checked again by encoding/json.
-func (l *lexer) number() error {
-	for {
-		c, err := l.next()
-		if err != nil {
-			var te *truncatedError
-			if errors.As(err, &te) {
-				return nil
-			}
-			return err
-		}
-		if !(c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
-			l.unread()
-			return nil
-		}
-	}
-}
-
-// capture reads one value whose first byte c was consumed and returns its
-// raw bytes, valid until the next capture. Objects and arrays are only
-// checked for balance here; encoding/json validates what is captured.
-func (l *lexer) capture(c byte) ([]byte, error) {
+// capture reads one value whose first byte c was consumed, at nesting depth
+// depth (the containers it is in), validating it, and returns its raw
+// bytes, valid until the next capture.
+func (l *lexer) capture(c byte, depth int) ([]byte, error) {
 	l.capStart = l.off - 1
 	l.buf = append(l.buf[:0], c)
 	l.cap = true
-	err := l.skip(c)
+	err := l.skip(c, depth)
 	l.cap = false
 	return l.buf, err
 }
 
-// skip passes over one value whose first byte c was consumed. Objects and
-// arrays are scanned a buffer at a time, checking bracket balance, string
-// syntax and the character set, not the full grammar: what is skipped is
-// never used, and what is captured is validated by encoding/json.
-func (l *lexer) skip(c byte) error {
-	if c != '{' && c != '[' {
-		return l.value(c, 0)
-	}
-	stack := append(l.stack[:0], c)
-	defer func() { l.stack = stack[:0] }()
-	inStr, esc := false, false
-	for {
-		if _, err := l.r.Peek(1); err != nil {
+// skip validates and passes over one value whose first byte c was consumed,
+// at nesting depth depth, a buffer at a time.
+func (l *lexer) skip(c byte, depth int) error {
+	s := scanner{stack: l.stack[:0], depth: depth}
+	first := [1]byte{c}
+	_, done, err := s.scan(first[:], l.off-1)
+	for err == nil && !done {
+		if _, err = l.r.Peek(1); err != nil {
 			if errors.Is(err, io.EOF) {
-				return &truncatedError{off: l.off}
+				err = &truncatedError{off: l.off}
+			} else {
+				err = fmt.Errorf("read at byte %d: %w", l.off, err)
 			}
-			return fmt.Errorf("read at byte %d: %w", l.off, err)
+			break
 		}
 		win, _ := l.r.Peek(l.r.Buffered())
-		i := 0
-		done := false
-	scan:
-		for ; i < len(win); i++ {
-			b := win[i]
-			if inStr && !esc {
+		var n int
+		n, done, err = s.scan(win, l.off)
+		if l.cap {
+			l.buf = append(l.buf, win[:n]...)
+		}
+		_, _ = l.r.Discard(n)
+		l.off += int64(n)
+	}
+	l.stack = s.stack[:0]
+	return err
+}
+
+// Scanner states: where in the grammar the next byte is.
+const (
+	sValue    = iota // a value, after ':' or at the start
+	sElem            // an array element, after ','
+	sFirst           // an array element or ']', after '['
+	sKeyFirst        // a key or '}', after '{'
+	sKey             // a key, after ',' in an object
+	sColon           // ':' after a key
+	sAfter           // ',' or the closing bracket, after a value
+	sStr             // inside a string
+	sEsc             // after '\' in a string
+	sHex             // in the 4 hex digits of \u
+	sNeg             // after '-'
+	sZero            // after a leading 0
+	sInt             // in the integer digits
+	sDot             // after '.'
+	sFrac            // in the fraction digits
+	sExpMark         // after 'e' or 'E'
+	sExpSign         // after the exponent's sign
+	sExp             // in the exponent digits
+	sLit             // inside true, false or null
+)
+
+// scanner is the state of the JSON grammar across buffer windows: the
+// whole of encoding/json's checker, as a flat state machine that runs over
+// string content (most of a plan) without looking at each state.
+type scanner struct {
+	st    uint8
+	key   bool   // the string being read is an object key
+	hex   uint8  // \u digits still to read
+	lit   string // the rest of a literal
+	stack []byte // open brackets
+	depth int    // containers around the value
+}
+
+// scan reads win, which starts at offset off, until the value ends. It
+// returns the bytes consumed and whether the value ended; a number ends at
+// the first byte after it, which is not consumed.
+func (s *scanner) scan(win []byte, off int64) (int, bool, error) {
+	st, key, hex, lit, stack := s.st, s.key, s.hex, s.lit, s.stack
+	room := maxDepth - s.depth // brackets that may still open
+	var err error
+	done := false
+	i := 0
+scan:
+	for ; i < len(win); i++ {
+		b := win[i]
+		switch st {
+		case sStr:
+			if !strStop[b] {
 				// Most of a plan is string content: run to the next
-				// byte that matters.
-				for i < len(win) && !strStop[win[i]] {
-					i++
+				// byte that matters, eight at a time.
+				i++
+				for {
+					if i+8 > len(win) {
+						for i < len(win) && !strStop[win[i]] {
+							i++
+						}
+						break
+					}
+					if m := stops(binary.LittleEndian.Uint64(win[i:])); m != 0 {
+						i += bits.TrailingZeros64(m) >> 3
+						break
+					}
+					i += 8
 				}
 				if i == len(win) {
-					break
+					break scan
 				}
 				b = win[i]
 			}
-			if inStr {
-				switch {
-				case esc:
-					esc = false
-					if !strings.ContainsRune(`"\\/bfnrtu`, rune(b)) {
-						return &syntaxError{off: l.off + int64(i), what: "bad escape in string"}
-					}
-				case b == '\\':
-					esc = true
-				case b == '"':
-					inStr = false
-				case b < 0x20:
-					return &syntaxError{off: l.off + int64(i), what: "control character in string"}
-				}
-				continue
-			}
 			switch b {
 			case '"':
-				inStr = true
-			case '{', '[':
-				if len(stack) >= maxDepth {
-					return &syntaxError{off: l.off + int64(i), what: "nested too deeply"}
+				if key {
+					// Take `":` and a string value's opening quote at
+					// once: most members of a plan are "key":"value".
+					st = sColon
+					if i+2 < len(win) && win[i+1] == ':' {
+						i++
+						st = sValue
+						if win[i+1] == '"' {
+							i++
+							st, key = sStr, false
+						}
+					}
+					continue
 				}
-				stack = append(stack, b)
+			case '\\':
+				st = sEsc
+				continue
+			default:
+				err = synErr(off, i, "control character %s in string (must be escaped)", found(b))
+				break scan
+			}
+		case sAfter:
+			switch b {
+			case ' ', '\t', '\n', '\r':
+				continue
+			case ',':
+				if stack[len(stack)-1] == '{' {
+					st = sKey
+				} else {
+					st = sElem
+				}
+				continue
 			case '}', ']':
-				open := stack[len(stack)-1]
-				if (b == '}') != (open == '{') {
-					return &syntaxError{off: l.off + int64(i), what: fmt.Sprintf("%q closes %q", b, open)}
-				}
-				stack = stack[:len(stack)-1]
-				if len(stack) == 0 {
-					i++
-					done = true
+				if open := stack[len(stack)-1]; (b == '}') != (open == '{') {
+					err = synErr(off, i, "'%c' closes '%c'", b, open)
 					break scan
 				}
+				stack = stack[:len(stack)-1]
 			default:
-				if !plainByte[b] {
-					return &syntaxError{off: l.off + int64(i), what: fmt.Sprintf("unexpected character %q", printable(b))}
+				if stack[len(stack)-1] == '{' {
+					err = synErr(off, i, "expected ',' or '}' after an object member, found %s (missing comma?)", found(b))
+				} else {
+					err = synErr(off, i, "expected ',' or ']' after an array element, found %s (missing comma?)", found(b))
 				}
+				break scan
 			}
+		case sKeyFirst, sKey:
+			switch b {
+			case ' ', '\t', '\n', '\r':
+				continue
+			case '"':
+				st, key = sStr, true
+				continue
+			case '}':
+				if st == sKey {
+					err = synErr(off, i, "trailing comma before '}'")
+					break scan
+				}
+				stack = stack[:len(stack)-1]
+			default:
+				if st == sKey {
+					err = synErr(off, i, "expected a string key after ',', found %s", found(b))
+				} else {
+					err = synErr(off, i, "expected a string key or '}', found %s", found(b))
+				}
+				break scan
+			}
+		case sColon:
+			switch b {
+			case ' ', '\t', '\n', '\r':
+				continue
+			case ':':
+				st = sValue
+				continue
+			default:
+				err = synErr(off, i, "expected ':' after an object key, found %s", found(b))
+				break scan
+			}
+		case sValue, sElem, sFirst:
+			switch b {
+			case ' ', '\t', '\n', '\r':
+				continue
+			case '"':
+				st, key = sStr, false
+				continue
+			case '{', '[':
+				if len(stack) >= room {
+					err = synErr(off, i, "nested more than %d deep", maxDepth)
+					break scan
+				}
+				stack = append(stack, b)
+				st = sKeyFirst
+				if b == '[' {
+					st = sFirst
+				}
+				continue
+			case 't':
+				st, lit = sLit, "rue"
+				continue
+			case 'f':
+				st, lit = sLit, "alse"
+				continue
+			case 'n':
+				st, lit = sLit, "ull"
+				continue
+			case '-':
+				st = sNeg
+				continue
+			case '0':
+				st = sZero
+				continue
+			case '1', '2', '3', '4', '5', '6', '7', '8', '9':
+				st = sInt
+				continue
+			case ']':
+				if st == sFirst {
+					stack = stack[:len(stack)-1]
+					break
+				}
+				if st == sElem {
+					err = synErr(off, i, "trailing comma before ']'")
+				} else {
+					err = synErr(off, i, "expected a value, found ']'")
+				}
+				break scan
+			case ',':
+				if st == sValue {
+					err = synErr(off, i, "expected a value, found ','")
+				} else {
+					err = synErr(off, i, "expected a value, found ',' (two commas, or a comma after '['?)")
+				}
+				break scan
+			default:
+				err = synErr(off, i, "expected a value, found %s", found(b))
+				break scan
+			}
+		case sEsc:
+			switch b {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				st = sStr
+			case 'u':
+				st, hex = sHex, 4
+			default:
+				err = synErr(off, i, "bad escape \\%s in string", printable(b))
+				break scan
+			}
+			continue
+		case sHex:
+			if unhex(b) < 0 {
+				err = synErr(off, i, "bad \\u escape in string: want 4 hex digits, found %s", found(b))
+				break scan
+			}
+			if hex--; hex == 0 {
+				st = sStr
+			}
+			continue
+		case sLit:
+			if b != lit[0] {
+				err = synErr(off, i, "invalid literal: want true, false or null")
+				break scan
+			}
+			if lit = lit[1:]; lit != "" {
+				continue
+			}
+		case sNeg:
+			switch {
+			case b == '0':
+				st = sZero
+			case b >= '1' && b <= '9':
+				st = sInt
+			default:
+				err = synErr(off, i, "expected a digit after '-', found %s", found(b))
+				break scan
+			}
+			continue
+		case sZero:
+			switch {
+			case b == '.':
+				st = sDot
+				continue
+			case b == 'e' || b == 'E':
+				st = sExpMark
+				continue
+			case b >= '0' && b <= '9':
+				err = synErr(off, i, "leading zero in number")
+				break scan
+			}
+			goto numEnd
+		case sInt:
+			for b >= '0' && b <= '9' {
+				if i++; i == len(win) {
+					break scan
+				}
+				b = win[i]
+			}
+			switch b {
+			case '.':
+				st = sDot
+				continue
+			case 'e', 'E':
+				st = sExpMark
+				continue
+			}
+			goto numEnd
+		case sDot:
+			if b < '0' || b > '9' {
+				err = synErr(off, i, "expected a digit after the decimal point, found %s", found(b))
+				break scan
+			}
+			st = sFrac
+			continue
+		case sFrac:
+			for b >= '0' && b <= '9' {
+				if i++; i == len(win) {
+					break scan
+				}
+				b = win[i]
+			}
+			if b == 'e' || b == 'E' {
+				st = sExpMark
+				continue
+			}
+			goto numEnd
+		case sExpMark, sExpSign:
+			switch {
+			case b >= '0' && b <= '9':
+				st = sExp
+			case st == sExpMark && (b == '+' || b == '-'):
+				st = sExpSign
+			default:
+				err = synErr(off, i, "expected a digit in the exponent, found %s", found(b))
+				break scan
+			}
+			continue
+		case sExp:
+			for b >= '0' && b <= '9' {
+				if i++; i == len(win) {
+					break scan
+				}
+				b = win[i]
+			}
+			goto numEnd
 		}
-		if l.cap {
-			l.buf = append(l.buf, win[:i]...)
+		// A value ended with b.
+		if len(stack) == 0 {
+			i++
+			done = true
+			break scan
 		}
-		_, _ = l.r.Discard(i)
-		l.off += int64(i)
-		if done {
-			return nil
+		st = sAfter
+		// Take `,"` at once, the start of the next key in an object.
+		if i+2 < len(win) && win[i+1] == ',' && win[i+2] == '"' {
+			i += 2
+			st, key = sStr, stack[len(stack)-1] == '{'
 		}
+		continue
+	numEnd:
+		// A number ended before b, which is looked at again.
+		if len(stack) == 0 {
+			done = true
+			break scan
+		}
+		st = sAfter
+		i--
 	}
+	s.st, s.key, s.hex, s.lit, s.stack = st, key, hex, lit, stack
+	return i, done, err
 }
 
-// utf16Reader converts UTF-16 (after its byte order mark) to UTF-8.
+func synErr(off int64, i int, format string, args ...any) error {
+	return &syntaxError{off: off + int64(i), what: fmt.Sprintf(format, args...)}
+}
+
+// utf16Reader converts UTF-16 (after its byte order mark) to UTF-8 as
+// unicode/utf16.Decode does: an unpaired surrogate becomes U+FFFD.
 type utf16Reader struct {
 	r       *bufio.Reader
 	big     bool
 	pending []byte
+	// held is a unit read after a high surrogate that was not its pair.
+	held    rune
+	hasHeld bool
 }
 
 func (u *utf16Reader) Read(p []byte) (int, error) {
@@ -441,26 +685,39 @@ func (u *utf16Reader) Read(p []byte) (int, error) {
 			}
 			return n, err
 		}
-		if utf16.IsSurrogate(r) {
+		if r >= 0xD800 && r <= 0xDBFF {
 			r2, err := u.unit()
-			if err == nil {
+			switch {
+			case err == nil && r2 >= 0xDC00 && r2 <= 0xDFFF:
 				r = utf16.DecodeRune(r, r2)
-			} else {
+			case err == nil:
 				r = utf8.RuneError
+				u.held, u.hasHeld = r2, true
+			case errors.Is(err, io.EOF):
+				r = utf8.RuneError
+			default:
+				return n, err
 			}
+		} else if utf16.IsSurrogate(r) {
+			r = utf8.RuneError
 		}
-		var tmp [4]byte
-		k := utf8.EncodeRune(tmp[:], r)
-		u.pending = append(u.pending[:0], tmp[:k]...)
+		u.pending = utf8.AppendRune(u.pending[:0], r)
 	}
 	return n, nil
 }
 
+// errOddUTF16 is UTF-16 input that ends in half a code unit.
+var errOddUTF16 = errors.New("UTF-16 input ends in the middle of a character (truncated?)")
+
 func (u *utf16Reader) unit() (rune, error) {
+	if u.hasHeld {
+		u.hasHeld = false
+		return u.held, nil
+	}
 	var b [2]byte
 	if _, err := io.ReadFull(u.r, b[:]); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return 0, io.EOF
+			return 0, errOddUTF16
 		}
 		return 0, err
 	}
@@ -470,25 +727,25 @@ func (u *utf16Reader) unit() (rune, error) {
 	return rune(b[1])<<8 | rune(b[0]), nil
 }
 
-// strStop marks the bytes that end a run of plain string content;
-// plainByte the bytes allowed outside strings besides brackets and quotes.
-var strStop, plainByte [256]bool
+// stops marks, in the high bit of each of the 8 bytes of x (the first in
+// the lowest), the strStop bytes: quotes, backslashes and control
+// characters. Only the lowest mark is sure to be exact (a borrow can mark
+// the byte after a true one), which is all scan uses.
+func stops(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote := x ^ ('"' * ones)
+	bslash := x ^ ('\\' * ones)
+	// b-n borrows into the high bit of a byte b < n, unless that bit
+	// was set already (&^ x): the classic "has a byte less than n".
+	return ((quote-ones)&^quote | (bslash-ones)&^bslash | (x-0x20*ones)&^x) & highs
+}
+
+// strStop marks the bytes that end a run of plain string content.
+var strStop [256]bool
 
 func init() {
 	for c := 0; c < 0x20; c++ {
 		strStop[c] = true
 	}
 	strStop['"'], strStop['\\'] = true, true
-	for _, c := range []byte(" \t\n\r:,.+-") {
-		plainByte[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		plainByte[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		plainByte[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		plainByte[c] = true
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	tfjson "github.com/hashicorp/terraform-json"
 )
@@ -29,6 +30,13 @@ const (
 // Sensitive values are masked while reading and variables are skipped
 // unread. Errors are *PlanError naming source, never quoting the file. An
 // errored plan is read and flagged (Plan.Errored), not rejected.
+//
+// The input must be valid JSON (RFC 8259, as encoding/json.Valid decides;
+// a leading byte order mark is ignored, as RFC 8259 allows), skipped parts
+// included; a syntax error names its byte offset, in the JSON text after
+// any decoding, and the value it is in (resource_changes[3]). Valid JSON
+// that encoding/json-based tools would read differently is refused too: a
+// key tasuki reads that is repeated, or spelled in other letter case.
 func ReadPlan(r io.Reader, source string) (*Plan, error) {
 	perr := func(format string, args ...any) error {
 		return &PlanError{Source: source, Reason: fmt.Sprintf(format, args...)}
@@ -40,13 +48,13 @@ func ReadPlan(r io.Reader, source string) (*Plan, error) {
 	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
 		_, _ = br.Discard(3)
 	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || len(head) >= 2 && head[0] != 0 && head[1] == 0:
-		if head[0] == 0xFF {
+		if bytes.HasPrefix(head, []byte{0xFF, 0xFE}) {
 			_, _ = br.Discard(2)
 		}
 		p.Encoding = "UTF-16LE"
 		br = bufio.NewReaderSize(&utf16Reader{r: br}, 64<<10)
 	case bytes.HasPrefix(head, []byte{0xFE, 0xFF}) || len(head) >= 2 && head[0] == 0 && head[1] != 0:
-		if head[0] == 0xFE {
+		if bytes.HasPrefix(head, []byte{0xFE, 0xFF}) {
 			_, _ = br.Discard(2)
 		}
 		p.Encoding = "UTF-16BE"
@@ -73,8 +81,8 @@ func ReadPlan(r io.Reader, source string) (*Plan, error) {
 		return nil, lexError(source, err)
 	}
 	if c != '{' {
-		if c == '[' || c == '"' {
-			return nil, perr("a JSON %s, not a plan (terraform show -json PLANFILE writes an object)", map[byte]string{'[': "array", '"': "string"}[c])
+		if kind := jsonKinds[c]; kind != "" {
+			return nil, perr("a JSON %s, not a plan (terraform show -json PLANFILE writes an object)", kind)
 		}
 		return nil, perr("not JSON (a text plan? run terraform show -json PLANFILE)")
 	}
@@ -82,6 +90,7 @@ func ReadPlan(r io.Reader, source string) (*Plan, error) {
 	var (
 		sawPlan, sawValues, sawRedacted, sawFormat, sawApplyable bool
 		budget                                                   = AttrBudget
+		seen                                                     uint32 // planKeys read so far
 	)
 	rd := &reader{in: interner{}, lex: l, plan: p, budget: &budget, sec: newSecrets()}
 	c, err = l.ws()
@@ -90,9 +99,10 @@ func ReadPlan(r io.Reader, source string) (*Plan, error) {
 	}
 	for c != '}' {
 		if c != '"' {
-			return nil, lexError(source, l.fail("expected a string key"))
+			return nil, lexError(source, l.fail("expected a string key or '}' in the top-level object, found %s", found(c)))
 		}
-		key, err := l.str(true)
+		keyAt := l.off - 1
+		key, err := l.key(maxKeyLen)
 		if err != nil {
 			return nil, lexError(source, err)
 		}
@@ -100,26 +110,34 @@ func ReadPlan(r io.Reader, source string) (*Plan, error) {
 			return nil, lexError(source, err)
 		}
 		if c != ':' {
-			return nil, lexError(source, l.fail("expected ':' after key"))
+			return nil, lexError(source, l.fail("expected ':' after a top-level key, found %s", found(c)))
 		}
 		if c, err = l.ws(); err != nil {
 			return nil, lexError(source, err)
 		}
+		if k := keyIndex(planKeys, key); k >= 0 {
+			if seen&(1<<k) != 0 {
+				return nil, perr("%s appears twice in the top-level object (again at byte %d): Terraform writes each key once, and JSON readers disagree on which one counts", key, keyAt)
+			}
+			seen |= 1 << k
+		} else if w := foldMatch(key, planKeys); w != "" {
+			return nil, perr("the top-level key at byte %d is %s in other letter case: Terraform writes %s exactly, and case-insensitive JSON readers (encoding/json, terraform-json) would read it as %s", keyAt, w, w, w)
+		}
 		switch key {
 		case "format_version":
 			sawFormat = true
-			err = l.scalar(c, &p.FormatVersion)
+			err = l.scalar(c, key, &p.FormatVersion)
 		case "terraform_version":
-			err = l.scalar(c, &p.TerraformVersion)
+			err = l.scalar(c, key, &p.TerraformVersion)
 		case "errored":
 			sawPlan = true
-			err = l.scalar(c, &p.Errored)
+			err = l.scalar(c, key, &p.Errored)
 		case "complete":
 			sawPlan = true
-			err = l.scalar(c, &p.Complete)
+			err = l.scalar(c, key, &p.Complete)
 		case "applyable":
 			sawPlan, sawApplyable = true, true
-			err = l.scalar(c, &p.Applyable)
+			err = l.scalar(c, key, &p.Applyable)
 		case "resource_changes":
 			sawPlan = true
 			err = l.array(c, key, func(raw []byte, i int) error {
@@ -143,6 +161,8 @@ func ReadPlan(r io.Reader, source string) (*Plan, error) {
 		case "deferred_changes":
 			sawPlan = true
 			err = l.array(c, key, func(raw []byte, i int) error {
+				// encoding/json here, as in terraform-json: deferred
+				// changes are few, and are only counted and listed.
 				var d struct {
 					Reason         string              `json:"reason"`
 					ResourceChange *lazyResourceChange `json:"resource_change"`
@@ -167,7 +187,7 @@ func ReadPlan(r io.Reader, source string) (*Plan, error) {
 			err = l.object(c, key, func(name string, raw []byte) error {
 				var oc tfjson.Change
 				if err := json.Unmarshal(raw, &oc); err != nil {
-					return decodeError(key+"."+name, -1, err, l.capStart)
+					return decodeError(memberPath(key, name, len(p.Outputs)), -1, err, l.capStart)
 				}
 				p.Outputs = append(p.Outputs, rd.outputChange(name, &oc))
 				rd.seenOutputs = append(rd.seenOutputs, len(rd.sec.order))
@@ -188,16 +208,16 @@ func ReadPlan(r io.Reader, source string) (*Plan, error) {
 			err = l.array(c, key, func([]byte, int) error { p.ActionInvocations++; return nil })
 		case "values":
 			sawValues = true
-			err = l.skip(c)
+			err = within(l.skip(c, 1), key)
 		case "plan_format_version", "provider_schemas_format_version":
 			sawRedacted = true
-			err = l.skip(c)
+			err = within(l.skip(c, 1), key)
 		case "planned_values", "prior_state", "configuration", "relevant_attributes", "variables":
 			// Variables may hold sensitive values and are never read.
 			sawPlan = true
-			err = l.skip(c)
+			err = within(l.skip(c, 1), key)
 		default:
-			err = l.skip(c)
+			err = l.skip(c, 1)
 		}
 		if err != nil {
 			return nil, lexError(source, err)
@@ -210,9 +230,12 @@ func ReadPlan(r io.Reader, source string) (*Plan, error) {
 			if c, err = l.ws(); err != nil {
 				return nil, lexError(source, err)
 			}
+			if c == '}' {
+				return nil, lexError(source, l.fail("trailing comma before '}' in the top-level object"))
+			}
 		case '}':
 		default:
-			return nil, lexError(source, l.fail("expected ',' or '}' after a top-level value"))
+			return nil, lexError(source, l.fail("expected ',' or '}' after a top-level member, found %s (missing comma?)", found(c)))
 		}
 	}
 	if end, err := l.atEnd(); err != nil {
@@ -270,132 +293,216 @@ func lexError(source string, err error) error {
 	return &PlanError{Source: source, Reason: err.Error()}
 }
 
-// decodeError describes a decode failure without quoting any value.
+// decodeError describes why a captured value, valid JSON, is not what a
+// plan holds there, without quoting any value.
 func decodeError(where string, i int, err error, base int64) error {
 	if i >= 0 {
 		where = fmt.Sprintf("%s[%d]", where, i)
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return &PlanError{Reason: fmt.Sprintf("%s: %s has the wrong JSON type (want %s)", where, te.Field, te.Type)}
+		field := te.Field
+		if field == "" {
+			field = "the value"
+		}
+		return &PlanError{Reason: fmt.Sprintf("%s: %s has the wrong JSON type (want %s)", where, field, te.Type)}
 	}
 	var ee *elemError
 	if errors.As(err, &ee) {
 		if ee.off < 0 {
 			return &PlanError{Reason: fmt.Sprintf("%s: %s", where, ee.what)}
 		}
-		return &PlanError{Reason: fmt.Sprintf("invalid JSON at byte %d in %s: %s", base+int64(ee.off), where, ee.what)}
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		// json's messages name at most one character, never a value.
-		return &PlanError{Reason: fmt.Sprintf("invalid JSON at byte %d in %s: %s", base+se.Offset-1, where, strings.TrimPrefix(se.Error(), "json: "))}
+		return &PlanError{Reason: fmt.Sprintf("%s at byte %d: %s", where, base+int64(ee.off), ee.what)}
 	}
 	return &PlanError{Reason: fmt.Sprintf("%s: cannot decode", where)}
 }
 
-// scalar decodes a small value into dst.
-func (l *lexer) scalar(c byte, dst any) error {
-	raw, err := l.capture(c)
+// jsonKinds names the JSON values that are not objects, by first byte.
+var jsonKinds = [256]string{'{': "object", '[': "array", '"': "string", 't': "boolean", 'f': "boolean", 'n': "null",
+	'-': "number", '0': "number", '1': "number", '2': "number", '3': "number", '4': "number",
+	'5': "number", '6': "number", '7': "number", '8': "number", '9': "number"}
+
+// maxKeyLen bounds the top-level keys kept while reading: longer ones are
+// none that tasuki reads.
+const maxKeyLen = 256
+
+// planKeys are the top-level keys ReadPlan reads. Each must appear once and
+// spelled exactly: encoding/json, and so terraform-json and most Go tools,
+// matches keys whatever their letter case and lets the last of repeated
+// keys win, so "Resource_changes" or a second resource_changes would make
+// tasuki and those tools see different plans.
+var planKeys = []string{"format_version", "terraform_version", "errored", "complete", "applyable",
+	"resource_changes", "resource_drift", "deferred_changes", "output_changes", "checks", "action_invocations"}
+
+func keyIndex(keys []string, k string) int {
+	for i, w := range keys {
+		if k == w {
+			return i
+		}
+	}
+	return -1
+}
+
+// foldMatch returns the key of keys that k matches under encoding/json's
+// case folding, or "". Folding only shortens (K, the Kelvin sign, is three
+// bytes; k one), which rules most keys out by length.
+func foldMatch[S string | []byte](k S, keys []string) string {
+	for _, w := range keys {
+		if len(k) < len(w) || len(k) > 3*len(w) || k[0] < utf8.RuneSelf && k[0]|0x20 != w[0] {
+			continue // all keys start with a lower-case ASCII letter
+		}
+		if strings.EqualFold(string(k), w) {
+			return w
+		}
+	}
+	return ""
+}
+
+// scalar decodes a small top-level value into dst.
+func (l *lexer) scalar(c byte, key string, dst any) error {
+	at := l.off - 1
+	raw, err := l.capture(c, 1)
 	if err != nil {
-		return err
+		return within(err, key)
 	}
 	if bytes.Equal(raw, []byte("null")) {
 		return nil
 	}
 	if err := json.Unmarshal(raw, dst); err != nil {
-		return fmt.Errorf("invalid top-level value ending at byte %d: %w", l.off, err)
+		want := "a string"
+		if _, ok := dst.(*bool); ok {
+			want = "true or false"
+		}
+		return &PlanError{Reason: fmt.Sprintf("%s at byte %d is a JSON %s, not %s", key, at, jsonKinds[c], want)}
 	}
 	return nil
 }
 
-// array calls fn with the raw bytes of each element of the array that
-// starts with c (null is an empty array).
+// notA validates a value of the wrong kind and says what it should be: a
+// value that is not even JSON gets the JSON error.
+func (l *lexer) notA(c byte, key, want string) error {
+	at := l.off - 1
+	if err := l.skip(c, 1); err != nil {
+		return within(err, key)
+	}
+	return &PlanError{Reason: fmt.Sprintf("%s at byte %d is a JSON %s, not %s", key, at, jsonKinds[c], want)}
+}
+
+// memberPath names member i of the top-level object key: by its name when
+// that is a plain identifier, as Terraform's output names are, otherwise
+// by its position, so that no odd text from the file reaches a message.
+func memberPath(key, name string, i int) string {
+	ok := name != "" && len(name) <= 64
+	for j := 0; ok && j < len(name); j++ {
+		c := name[j]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+	}
+	if ok {
+		return key + "." + name
+	}
+	return fmt.Sprintf("%s (member %d)", key, i)
+}
+
+// array calls fn with the raw bytes of each element of the top-level array
+// that starts with c (null is an empty array).
 func (l *lexer) array(c byte, key string, fn func(raw []byte, i int) error) error {
 	if c == 'n' {
-		return l.literal("ull")
+		return within(l.literal("ull"), key)
 	}
 	if c != '[' {
-		return l.fail(key + " is not an array")
+		return l.notA(c, key, "an array")
 	}
 	c, err := l.ws()
 	if err != nil {
-		return err
+		return within(err, key)
 	}
-	for i := 0; c != ']'; i++ {
-		raw, err := l.capture(c)
+	if c == ']' {
+		return nil
+	}
+	for i := 0; ; i++ {
+		raw, err := l.capture(c, 2)
 		if err != nil {
-			return err
+			return within(err, fmt.Sprintf("%s[%d]", key, i))
 		}
 		if err := fn(raw, i); err != nil {
 			return err
 		}
 		if c, err = l.ws(); err != nil {
-			return err
+			return within(err, key)
 		}
 		switch c {
-		case ',':
-			if c, err = l.ws(); err != nil {
-				return err
-			}
 		case ']':
+			return nil
+		case ',':
 		default:
-			return l.fail("expected ',' or ']' in " + key)
+			return l.fail("expected ',' or ']' after %s[%d], found %s (missing comma?)", key, i, found(c))
+		}
+		if c, err = l.ws(); err != nil {
+			return within(err, key)
+		}
+		if c == ']' {
+			return l.fail("trailing comma before ']' in %s", key)
 		}
 	}
-	return nil
 }
 
-// object calls fn with each member of the object that starts with c.
+// object calls fn with each member of the top-level object that starts
+// with c (null is an empty object).
 func (l *lexer) object(c byte, key string, fn func(name string, raw []byte) error) error {
 	if c == 'n' {
-		return l.literal("ull")
+		return within(l.literal("ull"), key)
 	}
 	if c != '{' {
-		return l.fail(key + " is not an object")
+		return l.notA(c, key, "an object")
 	}
 	c, err := l.ws()
 	if err != nil {
-		return err
+		return within(err, key)
 	}
-	for c != '}' {
+	if c == '}' {
+		return nil
+	}
+	for i := 0; ; i++ {
 		if c != '"' {
-			return l.fail("expected a string key in " + key)
+			return l.fail("expected a string key in %s, found %s", key, found(c))
 		}
-		name, err := l.str(true)
+		name, err := l.key(-1)
 		if err != nil {
-			return err
+			return within(err, key)
 		}
 		if c, err = l.ws(); err != nil {
-			return err
+			return within(err, key)
 		}
 		if c != ':' {
-			return l.fail("expected ':' in " + key)
+			return l.fail("expected ':' after a key in %s, found %s", key, found(c))
 		}
 		if c, err = l.ws(); err != nil {
-			return err
+			return within(err, key)
 		}
-		raw, err := l.capture(c)
+		raw, err := l.capture(c, 2)
 		if err != nil {
-			return err
+			return within(err, memberPath(key, name, i))
 		}
 		if err := fn(name, raw); err != nil {
 			return err
 		}
 		if c, err = l.ws(); err != nil {
-			return err
+			return within(err, key)
 		}
 		switch c {
-		case ',':
-			if c, err = l.ws(); err != nil {
-				return err
-			}
 		case '}':
+			return nil
+		case ',':
 		default:
-			return l.fail("expected ',' or '}' in " + key)
+			return l.fail("expected ',' or '}' after a member of %s, found %s (missing comma?)", key, found(c))
+		}
+		if c, err = l.ws(); err != nil {
+			return within(err, key)
+		}
+		if c == '}' {
+			return l.fail("trailing comma before '}' in %s", key)
 		}
 	}
-	return nil
 }
 
 // reader converts terraform-json values into tasuki's masked types.
@@ -427,6 +534,9 @@ type lazyResourceChange struct {
 	DeposedKey      string              `json:"deposed"`
 	ActionReason    tfjson.ActionReason `json:"action_reason"`
 	Change          *lazyChange         `json:"change"`
+	// conflict is the first key read here, or in change, that is repeated
+	// or spelled in other letter case (see planKeys).
+	conflict error
 }
 
 type lazyChange struct {
@@ -447,7 +557,7 @@ func decodeAny(raw json.RawMessage) (any, error) {
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
 		// json's offset is relative to this value; say what, not where.
-		return nil, elemErr(-1, "a value in change is not valid JSON")
+		return nil, elemErr(-1, "a value in change cannot be decoded")
 	}
 	return v, nil
 }
@@ -465,6 +575,9 @@ func (rd *reader) resourceChange(raw []byte, key string, i int) (Change, error) 
 	var rc lazyResourceChange
 	if err := parseResourceChange(raw, &rc, rd.in); err != nil {
 		return Change{}, decodeError(key, i, err, rd.lex.capStart)
+	}
+	if rc.conflict != nil {
+		return Change{}, decodeError(key, i, rc.conflict, rd.lex.capStart)
 	}
 	if rc.Address == "" {
 		return Change{}, &PlanError{Reason: fmt.Sprintf("%s[%d]: no address", key, i)}

@@ -305,32 +305,27 @@ func TestReadPlanUTF16BigEndian(t *testing.T) {
 	}
 }
 
+// FuzzReadPlan checks ReadPlan against encoding/json and terraform-json:
+// what it accepts is valid JSON (json.Valid, after the gzip, UTF-16 or byte
+// order mark it undoes) holding the changes terraform-json decodes, with
+// the same counts; valid JSON it refuses is refused with a reason other
+// than invalid JSON; nothing crashes, and what is read renders in bounds.
 func FuzzReadPlan(f *testing.F) {
-	dir := filepath.Join(testenv.ModuleRoot(), "..", "shared", "fixtures", "tfplan")
-	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	dir := testenv.Fixtures(f, "tfplan")
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		testenv.Missing(f, "no plan fixtures in "+dir)
+	}
 	for _, fn := range files {
-		if b, err := os.ReadFile(fn); err == nil && len(b) < 20000 {
-			f.Add(b)
+		b, err := os.ReadFile(fn)
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(b)
 	}
 	f.Add([]byte(`{"format_version":"1.2","resource_changes":[{"address":"a.b","change":{"actions":["update"],"before":{"x":[1,{"s":"secret"}]},"after":{"x":[2,{"s":"canary"}]},"after_sensitive":{"x":[false,{"s":true}]},"before_sensitive":{"x":[false,true]}}}]}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		p, err := ReadPlan(bytes.NewReader(b), "fuzz.json")
-		if err != nil {
-			var pe *PlanError
-			if !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), "fuzz.json: ") {
-				t.Fatalf("error %v (%T) is not a *PlanError naming the source", err, err)
-			}
-			return
-		}
-		s := Summarize([]*Plan{p}, DefaultConfig())
-		v := Evaluate(s, DefaultConfig(), ApprovalFacts{})
-		body := RenderComment(s, v, Meta{}, CommentLimit)
-		if len(body) > CommentLimit {
-			t.Fatalf("comment %d bytes", len(body))
-		}
-		if _, err := RenderJSON(s, v); err != nil {
-			t.Fatal(err)
-		}
-	})
+	for _, b := range fuzzSeeds() {
+		f.Add(b)
+	}
+	f.Fuzz(fuzzCheck)
 }
