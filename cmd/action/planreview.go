@@ -17,7 +17,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/tasuki-sre/tasuki/internal/config"
-	"github.com/tasuki-sre/tasuki/internal/handler"
+	"github.com/tasuki-sre/tasuki/internal/handler/planreview"
 	"github.com/tasuki-sre/tasuki/internal/review"
 	"github.com/tasuki-sre/tasuki/internal/tfc"
 )
@@ -367,7 +367,7 @@ func runPlanReviewAction(ctx context.Context, o planReviewOpts, e env) int {
 	if err != nil {
 		return fail("plan-review: %v", err)
 	}
-	rv := handler.NewReview(base, handler.WithConfigAdjust(func(c *config.Config) { _ = adjustConfig(c, o) }))
+	rv := planreview.New(base, planreview.WithConfigAdjust(func(c *config.Config) { _ = adjustConfig(c, o) }))
 
 	switch eventName {
 	case "pull_request_review", "pull_request_review_comment":
@@ -381,7 +381,7 @@ func runPlanReviewAction(ctx context.Context, o planReviewOpts, e env) int {
 		}
 		act.SetOutput("conclusion", res.Conclusion)
 		act.SetOutput("needs-second-reviewer", strconv.FormatBool(res.Verdict.NeedsSecondReviewer))
-		act.AddStepSummary(fmt.Sprintf("### %s\n\n%s\n", handler.PlanReviewCheck, res.CheckTitle))
+		act.AddStepSummary(fmt.Sprintf("### %s\n\n%s\n", planreview.CheckName, res.CheckTitle))
 		return 0
 	}
 
@@ -401,7 +401,7 @@ func runPlanReviewAction(ctx context.Context, o planReviewOpts, e env) int {
 			meta.RunURL = fmt.Sprintf("%s/%s/actions/runs/%s", srv, e.Getenv("GITHUB_REPOSITORY"), rid)
 		}
 	}
-	res, err := rv.PostPlan(ctx, gh, handler.PostPlanInput{
+	res, err := rv.PostPlan(ctx, gh, planreview.PostPlanInput{
 		Owner: owner, Repo: repo, Number: number,
 		HeadSHA:    pr.GetHead().GetSHA(),
 		Plans:      plans,

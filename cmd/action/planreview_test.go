@@ -14,7 +14,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/tasuki-sre/tasuki/internal/githubtest"
-	"github.com/tasuki-sre/tasuki/internal/handler"
+	"github.com/tasuki-sre/tasuki/internal/handler/planreview"
 	"github.com/tasuki-sre/tasuki/internal/testenv"
 	"github.com/tasuki-sre/tasuki/internal/tfc/tfctest"
 )
@@ -312,15 +312,15 @@ func planReviewCheck(t *testing.T, srv *githubtest.Server, sha string) *github.C
 	t.Helper()
 	var found *github.CheckRun
 	for _, cr := range srv.CheckRuns(fxRepo) {
-		if cr.GetName() == handler.PlanReviewCheck && cr.GetHeadSHA() == sha {
+		if cr.GetName() == planreview.CheckName && cr.GetHeadSHA() == sha {
 			if found != nil {
-				t.Fatalf("two %s check runs on %s", handler.PlanReviewCheck, sha)
+				t.Fatalf("two %s check runs on %s", planreview.CheckName, sha)
 			}
 			found = cr
 		}
 	}
 	if found == nil {
-		t.Fatalf("no %s check run on %s", handler.PlanReviewCheck, sha)
+		t.Fatalf("no %s check run on %s", planreview.CheckName, sha)
 	}
 	return found
 }
@@ -350,7 +350,7 @@ func TestPlanReviewAction(t *testing.T) {
 	if len(cms) != 1 || cms[0].GetUser().GetLogin() != "github-actions[bot]" {
 		t.Fatalf("comments %v, want one by github-actions[bot]", cms)
 	}
-	if !handler.PlanReviewMarker(fxPR).In(cms[0].GetBody()) {
+	if !planreview.CommentMarker(fxPR).In(cms[0].GetBody()) {
 		t.Errorf("comment lacks the marker:\n%s", cms[0].GetBody())
 	}
 	for _, want := range []string{"https://github.com/Codertocat/Hello-World/actions/runs/42"} {

@@ -14,6 +14,8 @@ import (
 	"github.com/tasuki-sre/tasuki/internal/config"
 	"github.com/tasuki-sre/tasuki/internal/dispatch"
 	"github.com/tasuki-sre/tasuki/internal/handler"
+	commandshell "github.com/tasuki-sre/tasuki/internal/handler/commands"
+	pmshell "github.com/tasuki-sre/tasuki/internal/handler/postmortem"
 	"github.com/tasuki-sre/tasuki/internal/postmortem"
 )
 
@@ -165,7 +167,14 @@ func runPostmortemAction(ctx context.Context, o postmortemOpts, e env) int {
 	if err != nil {
 		return fail("postmortem: %v", err)
 	}
-	pm := handler.NewPostmortem(base, handler.NewOwnership(base.Config, step.log))
+	owners := handler.NewOwnership(base.Config, step.log)
+	pm := pmshell.New(base, owners)
+	reg, err := commandshell.NewRegistry(pm)
+	if err != nil {
+		return fail("postmortem: %v", err)
+	}
+	// /tasuki followup and help are the command shell's, as in the App.
+	cmds := commandshell.New(base, reg, owners)
 
 	event := e.Getenv("GITHUB_EVENT_NAME")
 	switch event {
@@ -192,6 +201,11 @@ func runPostmortemAction(ctx context.Context, o postmortemOpts, e env) int {
 		d := dispatch.Delivery{ID: e.Getenv("GITHUB_RUN_ID"), Event: event, Action: head.Action, Repository: owner + "/" + repo, Payload: data}
 		if err := pm.Handle(ctx, d); err != nil {
 			return fail("postmortem: %s %s: %v", event, head.Action, err)
+		}
+		if event == "issue_comment" {
+			if err := cmds.Handle(ctx, d); err != nil {
+				return fail("postmortem: %s %s: %v", event, head.Action, err)
+			}
 		}
 		return 0
 	default:

@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,8 +28,9 @@ import (
 	"github.com/tasuki-sre/tasuki/examples"
 	"github.com/tasuki-sre/tasuki/internal/dispatch"
 	"github.com/tasuki-sre/tasuki/internal/ghclient"
+	"github.com/tasuki-sre/tasuki/internal/ghwrite"
 	"github.com/tasuki-sre/tasuki/internal/githubtest"
-	"github.com/tasuki-sre/tasuki/internal/handler"
+	"github.com/tasuki-sre/tasuki/internal/handler/planreview"
 	"github.com/tasuki-sre/tasuki/internal/review"
 	"github.com/tasuki-sre/tasuki/internal/server"
 	"github.com/tasuki-sre/tasuki/internal/store"
@@ -112,7 +112,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
-	workers, err := st.RunWorkers(context.WithoutCancel(ctx), router, store.WorkerOptions{Concurrency: 2, MaxAttempts: 3})
+	workers, err := st.RunWorkers(context.WithoutCancel(ctx), ghclient.ClassifyErrors(router), store.WorkerOptions{Concurrency: 2, MaxAttempts: 3})
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	mark := len(gh.Calls())
-	res, err := f.Review.PostPlan(ctx, c, handler.PostPlanInput{
+	res, err := f.Review.PostPlan(ctx, c, planreview.PostPlanInput{
 		Owner: "acme", Repo: "payments", Number: demoPR, HeadSHA: demoHead, Plans: plans,
 		Meta: review.Meta{ArtifactName: "plans"},
 	})
@@ -176,7 +176,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		{"events/05-issues.closed.json", "issues", "bob closes the incident",
 			time.Date(2026, 11, 25, 9, 50, 0, 0, time.UTC),
 			func() error {
-				_, _, err := gh.ClientAs("bob").Issues.Edit(ctx, "acme", "payments", demoIssue, &github.IssueRequest{State: github.String("closed")})
+				// Bob's own close, through the writer like every write here.
+				bob := ghwrite.New(gh.ClientAs("bob"), ghwrite.Identity{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+				_, err := bob.CloseIssue(ctx, "acme", "payments", demoIssue, ghwrite.CloseCompleted)
 				return err
 			}},
 	}
@@ -482,7 +484,7 @@ func (r *demoReporter) Errorf(format string, args ...any) {
 
 func (r *demoReporter) Fatalf(format string, args ...any) {
 	r.Errorf(format, args...)
-	panic(errors.New(fmt.Sprintf(format, args...)))
+	panic(fmt.Errorf(format, args...))
 }
 
 func (r *demoReporter) Cleanup(f func()) {

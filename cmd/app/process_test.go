@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -22,6 +24,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-github/v60/github"
 
+	"github.com/tasuki-sre/tasuki/internal/dispatch"
 	"github.com/tasuki-sre/tasuki/internal/githubtest"
 	"github.com/tasuki-sre/tasuki/internal/pgtest"
 	"github.com/tasuki-sre/tasuki/internal/server"
@@ -30,38 +33,108 @@ import (
 
 const procSecret = "crash-test-secret"
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildErr  error
+// The process tests run `app serve` as a process of its own, to SIGKILL and
+// SIGTERM it. That process is this test binary, re-executed with childEnv
+// set: TestMain then runs the app's real commands, with the workers'
+// dispatcher replaced by a recordingSink for `serve`. `app serve` itself has
+// no switch that replaces its handlers.
+const (
+	childEnv          = "APP_PROCESS_TEST_CHILD"      // "1": run the app, not the tests
+	childSinkEnv      = "APP_PROCESS_TEST_SINK"       // the sink file serve records deliveries to
+	childSinkDelayEnv = "APP_PROCESS_TEST_SINK_DELAY" // how long each delivery takes
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(childMain(os.Args[1:]))
 	}
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
-// appBinary builds cmd/app once per test binary, as users run it.
+// childMain is main in a re-executed test binary: `serve` runs serve with
+// the sink as its dispatcher, any other command runs as in the app.
+func childMain(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if len(args) == 0 || args[0] != "serve" {
+		return run(ctx, args, os.Getenv, os.Stdout, os.Stderr)
+	}
+	sink, err := newRecordingSink(os.Getenv(childSinkEnv), os.Getenv(childSinkDelayEnv))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tasuki test child: %v\n", err)
+		return 2
+	}
+	defer sink.Close()
+	if err := serve(ctx, args[1:], os.Getenv, os.Stderr, sink); err != nil {
+		fmt.Fprintf(os.Stderr, "tasuki: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// appBinary is this test binary, which runs as the app with childEnv set.
 func appBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "tasuki-app-")
-		if buildErr != nil {
-			return
-		}
-		out, err := exec.Command("go", "build", "-o", filepath.Join(buildDir, "app"), ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return filepath.Join(buildDir, "app")
+	return bin
 }
+
+// recordingSink is the dispatcher of the crash and shutdown tests: instead
+// of running feature handlers it appends "start ID" and, after its delay,
+// "done ID" lines to a file. Each line is one write(2) on an O_APPEND file,
+// so a SIGKILL leaves whole lines behind. Recording the same ID twice is how
+// a re-run shows up.
+type recordingSink struct {
+	mu    sync.Mutex
+	f     *os.File
+	delay time.Duration
+}
+
+func newRecordingSink(path, delay string) (*recordingSink, error) {
+	if path == "" {
+		return nil, fmt.Errorf("%s is not set", childSinkEnv)
+	}
+	var d time.Duration
+	if delay != "" {
+		var err error
+		if d, err = time.ParseDuration(delay); err != nil {
+			return nil, fmt.Errorf("%s: %w", childSinkDelayEnv, err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open test sink: %w", err)
+	}
+	return &recordingSink{f: f, delay: d}, nil
+}
+
+func (s *recordingSink) write(line string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.f.WriteString(line + "\n")
+	return err
+}
+
+// Dispatch records d.ID.
+func (s *recordingSink) Dispatch(ctx context.Context, d dispatch.Delivery) error {
+	if err := s.write("start " + d.ID); err != nil {
+		return err
+	}
+	if s.delay > 0 {
+		select {
+		case <-time.After(s.delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return s.write("done " + d.ID)
+}
+
+// Close closes the file.
+func (s *recordingSink) Close() error { return s.f.Close() }
 
 // appProc is one run of the app binary.
 type appProc struct {
@@ -103,8 +176,9 @@ func newHarness(t *testing.T, dbURL string, extraEnv ...string) *harness {
 		"TASUKI_WEBHOOK_SECRET=" + procSecret,
 		"TASUKI_DATABASE_URL=" + dbURL,
 		"TASUKI_LISTEN=" + h.addr,
-		"TASUKI_TEST_SINK=" + h.sink,
 		"TASUKI_LOG_LEVEL=info",
+		childEnv + "=1",
+		childSinkEnv + "=" + h.sink,
 	}, extraEnv...)
 	t.Cleanup(func() {
 		h.mu.Lock()
@@ -429,7 +503,9 @@ type deliveryRow struct{ ID, State string }
 // operator would next to the running server.
 func (h *harness) deliveries(dbURL string) ([]deliveryRow, map[string]int) {
 	h.t.Helper()
-	out, err := exec.Command(h.bin, "deliveries", "list", "--format", "json", "--limit", "1000", "--database-url", dbURL).Output()
+	cmd := exec.Command(h.bin, "deliveries", "list", "--format", "json", "--limit", "1000", "--database-url", dbURL)
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	out, err := cmd.Output()
 	if err != nil {
 		h.t.Fatalf("app deliveries list: %v", err)
 	}
@@ -448,7 +524,7 @@ func TestSIGTERMFinishesInFlightJob(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the app binary")
 	}
-	h := newHarness(t, "sqlite://"+filepath.Join(t.TempDir(), "tasuki.db"), "TASUKI_TEST_SINK_DELAY=2s")
+	h := newHarness(t, "sqlite://"+filepath.Join(t.TempDir(), "tasuki.db"), childSinkDelayEnv+"=2s")
 	h.start()
 	body := []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)
 	code, err := send(http.DefaultClient, h.addr, "slow-1", "ping", body)

@@ -17,6 +17,15 @@ import (
 )
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	return serve(ctx, args, getenv, stderr, nil)
+}
+
+// serve is `app serve`. When replace is not nil, the workers run it instead
+// of the feature handlers: the crash and shutdown tests (process_test.go) run
+// this path in a re-executed test binary with a dispatcher that records
+// deliveries. Nothing in the environment can make `app serve` skip its
+// handlers.
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, replace dispatcher) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	load := commonFlags(fs, getenv, need{github: true, webhook: true})
@@ -61,14 +70,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	router := dispatch.NewRouter(log)
 	feats := wireFeaturesWhenReady(router, base, gh, st, tfcSettings{HMACKey: cfg.TFCHMACKey, Addresses: cfg.TFCAddresses}, log)
 	var disp dispatcher = router
-	if path := getenv("TASUKI_TEST_SINK"); path != "" {
-		sink, err := newTestSink(path, getenv("TASUKI_TEST_SINK_DELAY"))
-		if err != nil {
-			return err
-		}
-		defer sink.Close()
-		log.Warn("TASUKI_TEST_SINK is set: deliveries are recorded to a file instead of being handled", "file", path)
-		disp = sink
+	if replace != nil {
+		disp = replace
 	}
 
 	// Workers get a context that signals do not cancel: on SIGTERM they are

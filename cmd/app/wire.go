@@ -11,6 +11,10 @@ import (
 	"github.com/tasuki-sre/tasuki/internal/ghclient"
 	"github.com/tasuki-sre/tasuki/internal/ghwrite"
 	"github.com/tasuki-sre/tasuki/internal/handler"
+	"github.com/tasuki-sre/tasuki/internal/handler/commands"
+	"github.com/tasuki-sre/tasuki/internal/handler/configcheck"
+	"github.com/tasuki-sre/tasuki/internal/handler/planreview"
+	"github.com/tasuki-sre/tasuki/internal/handler/postmortem"
 	"github.com/tasuki-sre/tasuki/internal/server"
 	"github.com/tasuki-sre/tasuki/internal/store"
 	"github.com/tasuki-sre/tasuki/internal/tfc"
@@ -21,7 +25,7 @@ import (
 type features struct {
 	Routes   []server.Option
 	Periodic []store.PeriodicJob
-	Review   *handler.Review // nil from wireFeaturesWhenReady
+	Review   *planreview.Review // nil from wireFeaturesWhenReady
 }
 
 // tfcSettings says whether and how the Terraform Cloud run task is served.
@@ -70,16 +74,17 @@ func wireFeaturesWhenReady(r *dispatch.Router, base baseSource, gh *ghclient.Cli
 type baseSource func(ctx context.Context) (*handler.Base, error)
 
 func wire(r *dispatch.Router, l *lazyFeatures, gh *ghclient.Clients, q tfc.Queue, t tfcSettings, log *slog.Logger) features {
-	r.Register(l.handler(func(s *featureSet) dispatch.Handler { return s.prReview }), "pull_request_review")
-	r.Register(l.handler(func(s *featureSet) dispatch.Handler { return s.pullRequest }), "pull_request")
-	r.Register(l.handler(func(s *featureSet) dispatch.Handler { return s.rerun }), "check_run")
-	r.Register(l.handler(func(s *featureSet) dispatch.Handler { return s.postmortem }), handler.PostmortemEvents...)
-	r.Register(l.handler(func(s *featureSet) dispatch.Handler { return s.config }), handler.ConfigCheckEvents...)
+	// The handlers are built once the base is ready, but what each handles
+	// depends on its type alone (handler.Feature), so the set's nil
+	// handlers say it now.
+	for i, h := range (&featureSet{}).handlers() {
+		r.Register(l.handler(func(s *featureSet) handler.Feature { return s.handlers()[i] }), h.Handles()...)
+	}
 
 	var f features
 	f.Periodic = append(f.Periodic, store.PeriodicJob{
 		Name:     "postmortem-sweep",
-		Interval: handler.SweepInterval,
+		Interval: postmortem.SweepInterval,
 		Run: func(ctx context.Context) error {
 			s, err := l.get(ctx)
 			if err != nil {
@@ -107,13 +112,21 @@ func wire(r *dispatch.Router, l *lazyFeatures, gh *ghclient.Clients, q tfc.Queue
 
 // featureSet is the feature handlers, which need a complete base.
 type featureSet struct {
-	review      *handler.Review
-	prReview    dispatch.Handler
-	pullRequest dispatch.Handler
-	rerun       dispatch.Handler
-	postmortem  *handler.Postmortem
-	config      dispatch.Handler
+	review      *planreview.Review
+	prReview    *planreview.PullRequestReview
+	pullRequest *planreview.PullRequest
+	rerun       *planreview.Rerun
+	postmortem  *postmortem.Handler
+	commands    *commands.Handler
+	config      *configcheck.Handler
 	tfc         tfc.Reviewer
+}
+
+// handlers lists the webhook handlers of s, each registered for the events
+// it handles. On the zero set they are nil, which still say what they
+// handle and need.
+func (s *featureSet) handlers() []handler.Feature {
+	return []handler.Feature{s.prReview, s.pullRequest, s.rerun, s.postmortem, s.commands, s.config}
 }
 
 // lazyFeatures builds the featureSet once base returns, on first use.
@@ -147,15 +160,22 @@ func (l *lazyFeatures) get(ctx context.Context) (*featureSet, error) {
 	defer l.mu.Unlock()
 	if l.set == nil {
 		owners := handler.NewOwnership(base.Config, l.log)
-		rv := handler.NewReview(base, handler.WithOwnership(owners))
+		rv := planreview.New(base, planreview.WithOwnership(owners))
+		pm := postmortem.New(base, owners)
+		// Every feature with /tasuki verbs registers them here.
+		reg, err := commands.NewRegistry(pm)
+		if err != nil {
+			return nil, err
+		}
 		l.set = &featureSet{
 			review:      rv,
-			prReview:    &handler.PullRequestReview{Review: rv},
-			pullRequest: &handler.PullRequest{Review: rv},
-			rerun:       &handler.PlanReviewRerun{Review: rv},
-			postmortem:  handler.NewPostmortem(base, owners),
-			config:      handler.NewConfigCheck(base, nil),
-			tfc:         &handler.TFCReviewer{Review: rv, Installations: handler.AppInstallations{App: l.gh.App()}},
+			prReview:    &planreview.PullRequestReview{Review: rv},
+			pullRequest: &planreview.PullRequest{Review: rv},
+			rerun:       &planreview.Rerun{Review: rv},
+			postmortem:  pm,
+			commands:    commands.New(base, reg, owners),
+			config:      configcheck.New(base, nil),
+			tfc:         &planreview.TFCReviewer{Review: rv, Installations: planreview.AppInstallations{App: l.gh.App()}},
 		}
 	}
 	return l.set, nil
@@ -163,7 +183,7 @@ func (l *lazyFeatures) get(ctx context.Context) (*featureSet, error) {
 
 // handler returns a dispatch.Handler that waits for the feature handlers
 // and runs the one pick chooses.
-func (l *lazyFeatures) handler(pick func(*featureSet) dispatch.Handler) dispatch.Handler {
+func (l *lazyFeatures) handler(pick func(*featureSet) handler.Feature) dispatch.Handler {
 	return dispatch.HandlerFunc(func(ctx context.Context, d dispatch.Delivery) error {
 		s, err := l.get(ctx)
 		if err != nil {

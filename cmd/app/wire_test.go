@@ -22,6 +22,7 @@ import (
 	"github.com/tasuki-sre/tasuki/internal/ghwrite"
 	"github.com/tasuki-sre/tasuki/internal/githubtest"
 	"github.com/tasuki-sre/tasuki/internal/handler"
+	"github.com/tasuki-sre/tasuki/internal/handler/planreview"
 	"github.com/tasuki-sre/tasuki/internal/review"
 	"github.com/tasuki-sre/tasuki/internal/server"
 	"github.com/tasuki-sre/tasuki/internal/testenv"
@@ -84,7 +85,7 @@ func TestEveryFixtureThroughTheApp(t *testing.T) {
 				t.Fatal(err)
 			}
 			owner, repo, _ := strings.Cut(pr.repo, "/")
-			if _, err := feats.Review.PostPlan(context.Background(), c, handler.PostPlanInput{
+			if _, err := feats.Review.PostPlan(context.Background(), c, planreview.PostPlanInput{
 				Owner: owner, Repo: repo, Number: pr.number, HeadSHA: pr.head, Plans: []*review.Plan{plan}}); err != nil {
 				t.Fatalf("%s: post plan: %v", name, err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/tasuki-sre/tasuki/internal/ghclient"
 	"github.com/tasuki-sre/tasuki/internal/server"
 	"github.com/tasuki-sre/tasuki/internal/store"
 )
@@ -24,5 +25,7 @@ func startWorkers(ctx context.Context, st *store.Store, disp dispatcher, cfg *se
 			},
 		})
 	}
-	return st.RunWorkers(ctx, disp, opts)
+	// The worker knows no go-github: GitHub's errors are classified here
+	// into wait-until, retry or give up.
+	return st.RunWorkers(ctx, ghclient.ClassifyErrors(disp), opts)
 }

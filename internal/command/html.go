@@ -248,9 +248,7 @@ func delimiterRow(s string) bool {
 		return false
 	}
 	s = strings.TrimPrefix(s, "|")
-	if strings.HasSuffix(s, "|") {
-		s = s[:len(s)-1]
-	}
+	s = strings.TrimSuffix(s, "|")
 	for _, cell := range strings.Split(s, "|") {
 		cell = strings.Trim(cell, " \t")
 		cell = strings.TrimPrefix(cell, ":")

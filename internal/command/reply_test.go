@@ -2,40 +2,14 @@ package command
 
 import (
 	"context"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
+	"github.com/tasuki-sre/tasuki/internal/golden"
 	"github.com/tasuki-sre/tasuki/internal/marker"
 	"github.com/tasuki-sre/tasuki/internal/mdtext"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.md")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden.md")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got; go test -update rewrites it):\n%s", path, diff)
-	}
-}
 
 func testRegistry(t *testing.T) *Registry[testConfig] {
 	reg := NewRegistry[testConfig]()
@@ -45,7 +19,7 @@ func testRegistry(t *testing.T) *Registry[testConfig] {
 }
 
 func TestHelp(t *testing.T) {
-	golden(t, "help", testRegistry(t).Help())
+	golden.Assert(t, filepath.Join("testdata", "help.golden.md"), testRegistry(t).Help())
 }
 
 func TestReply(t *testing.T) {
@@ -70,7 +44,7 @@ func TestReply(t *testing.T) {
 			if !ok {
 				t.Fatal("Reply said nothing")
 			}
-			golden(t, tc.name, body)
+			golden.Assert(t, filepath.Join("testdata", tc.name+".golden.md"), body)
 			if ms := marker.Find(body); len(ms) != 1 || !ReplyMarker(4242).In(body) {
 				t.Errorf("reply markers = %v; want only %v", ms, ReplyMarker(4242))
 			}

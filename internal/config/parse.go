@@ -455,9 +455,7 @@ func yamlParseError(source string, root ast.Node, err error) *ParseError {
 			pe.Msg = where + ": " + pe.Msg
 		}
 	}
-	if strings.HasPrefix(pe.Msg, ": ") {
-		pe.Msg = pe.Msg[2:]
-	}
+	pe.Msg = strings.TrimPrefix(pe.Msg, ": ")
 	return pe
 }
 

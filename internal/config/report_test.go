@@ -1,32 +1,13 @@
 package config
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tasuki-sre/tasuki/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.md")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	file := filepath.Join("testdata", name+".golden.md")
-	if *update {
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("read golden file (run with -update to create it): %v", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", file, diff)
-	}
-}
 
 func TestCheck(t *testing.T) {
 	org := []byte("ownership:\n  default_team: platform\n")
@@ -71,7 +52,7 @@ func TestCheck(t *testing.T) {
 			if diff := cmp.Diff(tt.wantAnn, r.Annotations); diff != "" {
 				t.Errorf("annotations mismatch (-want +got):\n%s", diff)
 			}
-			golden(t, tt.golden, r.Summary)
+			golden.Assert(t, filepath.Join("testdata", tt.golden+".golden.md"), r.Summary)
 		})
 	}
 }

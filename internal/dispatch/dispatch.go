@@ -22,9 +22,10 @@ type Delivery struct {
 }
 
 // Handler processes deliveries of the events it was registered for.
-// Returning an error makes the job retry with backoff; a go-github
-// *RateLimitError or *AbuseRateLimitError makes it wait for the reset instead,
-// and an error marked with Permanent fails the delivery at once.
+// Returning an error makes the job retry with backoff; an error with a
+// RetryAt time (RetryLater, or GitHub errors passed through ghclient.Wrap)
+// makes it wait until then instead, and an error marked with Permanent fails
+// the delivery at once.
 type Handler interface {
 	Handle(ctx context.Context, d Delivery) error
 }

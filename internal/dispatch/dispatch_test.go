@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDispatchRunsEveryHandlerAndJoinsErrors(t *testing.T) {
@@ -69,5 +70,52 @@ func TestIsPermanent(t *testing.T) {
 	}
 	if !errors.Is(gone, errors.Unwrap(gone)) || gone.Error() != "GET /app/installations/42/access_tokens: 404 Not Found" {
 		t.Errorf("Permanent changes the error it marks: %q", gone)
+	}
+}
+
+// retryType is another package's own rate limit error, recognised by its
+// RetryAt method alone.
+type retryType struct{ at time.Time }
+
+func (e retryType) Error() string      { return "API rate limit exceeded" }
+func (e retryType) RetryAt() time.Time { return e.at }
+
+func TestRetryAt(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	soon, later := now.Add(time.Minute), now.Add(time.Hour)
+	limited := RetryLater(errors.New("403 API rate limit exceeded"), soon)
+	passing := errors.New("502 Bad Gateway")
+	tests := []struct {
+		name   string
+		err    error
+		want   time.Time
+		wantOK bool
+	}{
+		{"nil", nil, time.Time{}, false},
+		{"plain", passing, time.Time{}, false},
+		{"marked", limited, soon, true},
+		{"wrapped", fmt.Errorf("*handler.Review: list reviews: %w", limited), soon, true},
+		{"own type", fmt.Errorf("query: %w", retryType{later}), later, true},
+		{"own type, zero time", retryType{}, time.Time{}, false},
+		{"outer method decides", RetryLater(retryType{later}, soon), soon, true},
+		{"joined, latest wins", errors.Join(fmt.Errorf("a: %w", limited), passing, fmt.Errorf("b: %w", retryType{later})), later, true},
+		{"joined, none", errors.Join(passing, Permanent(passing)), time.Time{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := RetryAt(tt.err)
+			if ok != tt.wantOK || !got.Equal(tt.want) {
+				t.Errorf("RetryAt(%v) = %v, %v; want %v, %v", tt.err, got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+	if RetryLater(nil, soon) != nil {
+		t.Error("RetryLater(nil) != nil")
+	}
+	if limited.Error() != "403 API rate limit exceeded" {
+		t.Errorf("RetryLater changes the error it marks: %q", limited)
+	}
+	if IsPermanent(limited) {
+		t.Error("a rate limit is permanent")
 	}
 }

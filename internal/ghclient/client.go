@@ -48,7 +48,10 @@ type options struct {
 	backoff   time.Duration
 	cacheSize int
 	noETag    bool
-	tokenOpts *github.InstallationTokenOptions
+	// WithClock, WithWriteLimit and Config.Timeout, which the transport
+	// applies to each attempt: an http.Client's Timeout would also bound
+	// the waits for GitHub's secondary rate limit (pacing.go).
+	pace paceOptions
 }
 
 // WithMetrics records requests and rate limits in m.
@@ -88,7 +91,8 @@ func (o *options) transport(label string, cache *etagCache) *transport {
 	if o.noETag {
 		cache = nil
 	}
-	return &transport{base: o.base, label: label, m: o.metrics, cache: cache, retries: o.retries, backoff: o.backoff, log: o.log}
+	return &transport{base: o.base, label: label, m: o.metrics, cache: cache, retries: o.retries, backoff: o.backoff, log: o.log,
+		pace: newPacer(o.pace)}
 }
 
 // Clients hands out go-github clients acting as the App or one of its
@@ -157,12 +161,13 @@ func New(cfg Config, opts ...Option) (*Clients, error) {
 		cfg.Timeout = 30 * time.Second
 	}
 	o := buildOptions(opts)
+	o.pace.timeout = cfg.Timeout
 	cs := &Clients{cfg: cfg, o: o, key: key, insts: map[int64]*github.Client{}}
 	if !o.noETag {
 		cs.cache = newETagCache(o.cacheSize)
 	}
 	cs.apps = ghinstallation.NewAppsTransportFromPrivateKey(o.transport("app", cs.cache), cfg.AppID, key)
-	cs.app, err = newClient(&http.Client{Transport: cs.apps, Timeout: cfg.Timeout}, cfg.BaseURL, cfg.UserAgent)
+	cs.app, err = newClient(&http.Client{Transport: cs.apps}, cfg.BaseURL, cfg.UserAgent)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +202,7 @@ func (cs *Clients) Client(_ context.Context, installationID int64) (*github.Clie
 	apps.BaseURL = cs.root
 	it := ghinstallation.NewFromAppsTransport(apps, installationID)
 	it.BaseURL = cs.root
-	c, err := newClient(&http.Client{Transport: &goneTransport{next: it, id: installationID}, Timeout: cs.cfg.Timeout}, cs.cfg.BaseURL, cs.cfg.UserAgent)
+	c, err := newClient(&http.Client{Transport: &goneTransport{next: it, id: installationID}}, cs.cfg.BaseURL, cs.cfg.UserAgent)
 	if err != nil {
 		return nil, err
 	}
@@ -216,64 +221,9 @@ func NewTokenClient(token, baseURL string, opts ...Option) (*github.Client, erro
 	if !o.noETag {
 		cache = newETagCache(o.cacheSize)
 	}
-	c, err := newClient(&http.Client{Transport: o.transport("token", cache), Timeout: 30 * time.Second}, baseURL, "")
+	c, err := newClient(&http.Client{Transport: o.transport("token", cache)}, baseURL, "")
 	if err != nil {
 		return nil, err
 	}
 	return c.WithAuthToken(token), nil
-}
-
-// RetryAt reports when a request refused for rate limiting may be tried
-// again: GitHub's reset time for a primary limit, Retry-After for a
-// secondary limit or a 429. ok is false for any other error.
-func RetryAt(err error) (time.Time, bool) {
-	return retryAt(err, time.Now())
-}
-
-func retryAt(err error, now time.Time) (time.Time, bool) {
-	var rle *github.RateLimitError
-	if errors.As(err, &rle) {
-		if rle.Rate.Reset.IsZero() {
-			return now.Add(time.Minute), true
-		}
-		return rle.Rate.Reset.Time, true
-	}
-	var abuse *github.AbuseRateLimitError
-	if errors.As(err, &abuse) {
-		if abuse.RetryAfter != nil {
-			return now.Add(*abuse.RetryAfter), true
-		}
-		return now.Add(time.Minute), true
-	}
-	var resp *http.Response
-	var er *github.ErrorResponse
-	var he *ghinstallation.HTTPError
-	switch {
-	case errors.As(err, &er):
-		resp = er.Response
-	case errors.As(err, &he):
-		resp = he.Response
-	}
-	if resp == nil {
-		return time.Time{}, false
-	}
-	limited := resp.StatusCode == http.StatusTooManyRequests ||
-		(resp.StatusCode == http.StatusForbidden && (resp.Header.Get("Retry-After") != "" || resp.Header.Get("X-RateLimit-Remaining") == "0"))
-	if !limited {
-		return time.Time{}, false
-	}
-	if v := resp.Header.Get("Retry-After"); v != "" {
-		if s, err := strconv.Atoi(v); err == nil {
-			return now.Add(time.Duration(s) * time.Second), true
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return t, true
-		}
-	}
-	if v := resp.Header.Get("X-RateLimit-Reset"); v != "" && resp.Header.Get("X-RateLimit-Remaining") == "0" {
-		if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return time.Unix(s, 0), true
-		}
-	}
-	return now.Add(time.Minute), true
 }

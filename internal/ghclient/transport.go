@@ -19,9 +19,14 @@ import (
 
 // transport is the RoundTripper under every tasuki GitHub client: it counts
 // requests, records the rate limit left, retries 5xx answers to idempotent
-// requests, and turns repeated GETs into conditional requests served from a
-// cache on 304. Rate limit answers (403/429) pass through untouched so that
-// go-github reports them as *RateLimitError / *AbuseRateLimitError.
+// requests, turns repeated GETs into conditional requests served from a
+// cache on 304, and paces content-creating requests by GitHub's secondary
+// rate limit (see pacing.go): one at a time, at most 80 a minute, and a
+// secondary limit answer to a write waited out and the write sent again.
+// Other rate limit answers (the primary limit; a secondary limit on a read,
+// or one that asks to wait past the request's deadline) pass through
+// untouched so that go-github reports them as *RateLimitError /
+// *AbuseRateLimitError and the job is rescheduled.
 type transport struct {
 	base    http.RoundTripper
 	label   string // installation ID, "app" or "token", for the rate limit gauge
@@ -30,10 +35,35 @@ type transport struct {
 	retries int
 	backoff time.Duration
 	log     *slog.Logger
+	pace    *pacer // nil: the default pacer, made on first use
+
+	paceOnce sync.Once
+}
+
+// pacer returns the transport's pacer, the default one if none was given.
+func (t *transport) pacer() *pacer {
+	t.paceOnce.Do(func() {
+		if t.pace == nil {
+			t.pace = newPacer(paceOptions{})
+		}
+	})
+	return t.pace
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	endpoint := Endpoint(req.URL.Path)
+	p := t.pacer()
+	write := contentCreating(req)
+	if write {
+		// The slot is held until the answer is in, through the waits for
+		// GitHub's secondary limit: the installation's other writes would
+		// be refused meanwhile anyway.
+		release, err := p.acquire(req, endpoint)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
 	var cached *etagEntry
 	key := ""
 	if t.cache != nil && req.Method == http.MethodGet && req.Header.Get("If-None-Match") == "" {
@@ -46,6 +76,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	var resp *http.Response
 	var err error
+	retried, limited := 0, 0 // retries after a 5xx or a failure; secondary limits waited out
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if req.Body != nil && req.GetBody != nil {
@@ -56,8 +87,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				req = req.Clone(req.Context())
 				req.Body = body
 			}
+			if write {
+				// Every attempt is a write GitHub counts.
+				if aerr := p.admit(req, endpoint); aerr != nil {
+					return nil, aerr
+				}
+			}
 		}
-		resp, err = t.base.RoundTrip(req)
+		resp, err = t.attempt(req, p.timeout)
 		status := "error"
 		if err == nil {
 			status = strconv.Itoa(resp.StatusCode)
@@ -66,19 +103,36 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if t.m != nil {
 			t.m.GitHubRequests.WithLabelValues(req.Method, endpoint, status).Inc()
 		}
-		if !t.retryable(req, resp, err) || attempt >= t.retries {
+		if write && err == nil && limited < secondaryRetries && (req.Body == nil || req.GetBody != nil) {
+			now := p.clock.Now()
+			if wait, ok := secondaryLimit(resp, now); ok {
+				// GitHub refused the write without doing it, so sending it
+				// again is safe. A wait past the deadline, or too long to
+				// sleep through, is the job's: the answer passes through.
+				if wait > maxSecondaryWait || beyondDeadline(req.Context(), wait) {
+					p.pause(now.Add(wait))
+					break
+				}
+				limited++
+				drain(resp)
+				p.pause(now.Add(wait))
+				t.log.WarnContext(req.Context(), "github secondary rate limit on a write, waiting", "method", req.Method, "endpoint", endpoint,
+					"status", status, "label", t.label, "wait", wait)
+				continue // admit waits for the pause
+			}
+		}
+		if !t.retryable(req, resp, err) || retried >= t.retries {
 			break
 		}
-		wait := t.backoff << attempt
+		wait := t.backoff << retried
 		wait += time.Duration(rand.Int64N(int64(wait)/2 + 1))
+		retried++
 		if err == nil {
-			// Drain so the connection is reused; the answer is discarded.
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-			resp.Body.Close()
+			drain(resp)
 		}
 		t.log.WarnContext(req.Context(), "github request failed, retrying", "method", req.Method, "endpoint", endpoint,
-			"status", status, "attempt", attempt+1, "wait", wait)
-		if serr := sleep(req.Context(), wait); serr != nil {
+			"status", status, "attempt", retried, "wait", wait)
+		if serr := p.clock.Sleep(req.Context(), wait); serr != nil {
 			return nil, serr
 		}
 	}
@@ -130,6 +184,38 @@ func (t *transport) observeRate(resp *http.Response) {
 			t.m.RateLimitRemaining.WithLabelValues(t.label).Set(n)
 		}
 	}
+}
+
+// attempt sends req once, bounded by timeout until its answer's body is
+// closed (as an http.Client's Timeout would bound it, were it not for the
+// waits between attempts).
+func (t *transport) attempt(req *http.Request, timeout time.Duration) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(req.Context(), timeout)
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelBody ends an attempt's context when its body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// drain reads and closes a discarded answer so the connection is reused.
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -207,12 +293,6 @@ func (c *etagCache) put(key string, e *etagEntry) {
 		c.ll.Remove(last)
 		delete(c.items, last.Value.(*etagEntry).key)
 	}
-}
-
-func (c *etagCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ll.Len()
 }
 
 var (

@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/tasuki-sre/tasuki/internal/intent"
 	"github.com/tasuki-sre/tasuki/internal/marker"
 )
 
@@ -24,12 +24,16 @@ type Memo interface {
 	Put(ctx context.Context, key, value string) error
 }
 
-// Writer carries out writes idempotently with one go-github client.
+// Writer carries out writes idempotently with one go-github client. Each
+// "find by marker, else create" runs under a lock named by the repository
+// and the marker (check runs: the commit, name and external ID), so that
+// workers racing on one artefact make one; see WithLocker.
 type Writer struct {
-	c    *github.Client
-	id   Identity
-	log  *slog.Logger
-	memo Memo
+	c      *github.Client
+	id     Identity
+	log    *slog.Logger
+	memo   Memo
+	locker Locker
 }
 
 // Option configures a Writer.
@@ -238,7 +242,9 @@ func (w *Writer) createComment(ctx context.Context, owner, repo string, number i
 // reminder), where a person's reaction to the first version must not be
 // overtaken by an edit.
 func (w *Writer) EnsureComment(ctx context.Context, owner, repo string, number int, m marker.Marker, body string) (*github.IssueComment, bool, error) {
-	c, created, err := w.ensureComment(ctx, owner, repo, number, m, body)
+	c, created, err := locked(ctx, w, commentLockKey(owner, repo, number, m), func(ctx context.Context) (*github.IssueComment, bool, error) {
+		return w.ensureComment(ctx, owner, repo, number, m, body)
+	})
 	if err != nil {
 		return nil, false, fmt.Errorf("ensure comment %s on %s/%s#%d: %w", m.Kind, owner, repo, number, err)
 	}
@@ -259,7 +265,9 @@ func (w *Writer) ensureComment(ctx context.Context, owner, repo string, number i
 // skipping the edit when nothing changed, and creates one only if none
 // exists, so a retried job never posts twice.
 func (w *Writer) UpsertComment(ctx context.Context, owner, repo string, number int, m marker.Marker, body string) (*github.IssueComment, bool, error) {
-	c, created, err := w.upsertComment(ctx, owner, repo, number, m, body)
+	c, created, err := locked(ctx, w, commentLockKey(owner, repo, number, m), func(ctx context.Context) (*github.IssueComment, bool, error) {
+		return w.upsertComment(ctx, owner, repo, number, m, body)
+	})
 	if err != nil {
 		return nil, false, fmt.Errorf("upsert comment %s on %s/%s#%d: %w", m.Kind, owner, repo, number, err)
 	}
@@ -290,22 +298,9 @@ func (w *Writer) upsertComment(ctx context.Context, owner, repo string, number i
 	return c, true, nil
 }
 
-// IssueLookup says where EnsureIssue looks for an existing issue before it
-// creates one.
-type IssueLookup struct {
-	// Label narrows the listing to issues carrying it (e.g. "postmortem").
-	// Without it the listing step is skipped: listing every issue of a
-	// repository is too costly.
-	Label string
-	// CreatedSince, when set, lists the issues each trusted login opened
-	// that were updated since then (GitHub's creator and since filters),
-	// newest first: for unlabelled artefacts whose earliest possible
-	// creation time is known (follow-ups of a postmortem).
-	CreatedSince time.Time
-	// NoSearch skips the search API, which is eventually consistent and
-	// rate limited separately (30 requests a minute).
-	NoSearch bool
-}
+// IssueLookup is intent.IssueLookup: where EnsureIssue looks for an
+// existing issue before it creates one.
+type IssueLookup = intent.IssueLookup
 
 // FindIssue returns the issue carrying m written by a trusted login, or
 // nil. It looks by the remembered number, then through issues labelled
@@ -326,7 +321,9 @@ func (w *Writer) FindIssue(ctx context.Context, owner, repo string, m marker.Mar
 // access to the repository), the issue is created unassigned: an owner who
 // cannot be assigned must not cost the artefact.
 func (w *Writer) EnsureIssue(ctx context.Context, owner, repo string, m marker.Marker, req *github.IssueRequest, lookup IssueLookup) (*github.Issue, bool, error) {
-	is, created, err := w.ensureIssue(ctx, owner, repo, m, req, lookup)
+	is, created, err := locked(ctx, w, issueLockKey(owner, repo, m), func(ctx context.Context) (*github.Issue, bool, error) {
+		return w.ensureIssue(ctx, owner, repo, m, req, lookup)
+	})
 	if err != nil {
 		return nil, false, fmt.Errorf("ensure issue %s key=%s in %s/%s: %w", m.Kind, m.Key, owner, repo, err)
 	}
@@ -435,26 +432,21 @@ func searchPhrase(m marker.Marker) string {
 	return strings.ReplaceAll(s, `"`, "")
 }
 
-// CheckRun is the check run a feature wants on a commit.
-type CheckRun struct {
-	Name        string
-	HeadSHA     string
-	ExternalID  string // with Name and HeadSHA, identifies the run across retries
-	Status      string // queued, in_progress, completed; implied completed by a Conclusion
-	Conclusion  string // success, failure, neutral, action_required, ...
-	Title       string
-	Summary     string
-	Text        string
-	DetailsURL  string
-	Annotations []*github.CheckRunAnnotation
-}
+// CheckRun is intent.CheckRun: the check run a feature wants on a commit.
+type CheckRun = intent.CheckRun
+
+// Annotation is intent.Annotation: one finding on a line range of a file.
+type Annotation = intent.Annotation
 
 // UpsertCheckRun sets run on its commit: it updates tasuki's run with the
 // same head SHA, name and external ID, or creates one. Summary and text are
 // cut to GitHub's 65,535-character limit with a visible note; annotations
 // go 50 per request. An unchanged run is not written again.
 func (w *Writer) UpsertCheckRun(ctx context.Context, owner, repo string, run CheckRun) (*github.CheckRun, error) {
-	c, err := w.upsertCheckRun(ctx, owner, repo, run)
+	c, _, err := locked(ctx, w, checkRunLockKey(owner, repo, run), func(ctx context.Context) (*github.CheckRun, bool, error) {
+		c, err := w.upsertCheckRun(ctx, owner, repo, run)
+		return c, false, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("upsert check run %s on %s/%s@%s: %w", run.Name, owner, repo, shortSHA(run.HeadSHA), err)
 	}
@@ -508,7 +500,7 @@ func (w *Writer) upsertCheckRun(ctx context.Context, owner, repo string, run Che
 	if err != nil {
 		return nil, err
 	}
-	anns := run.Annotations
+	anns := annotations(run.Annotations)
 	first := anns
 	if len(first) > MaxAnnotationsPerRequest {
 		first = first[:MaxAnnotationsPerRequest]
@@ -560,6 +552,27 @@ func optional(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// annotations converts a core's annotations to go-github's, leaving out
+// the optional fields that are zero.
+func annotations(in []Annotation) []*github.CheckRunAnnotation {
+	if len(in) == 0 {
+		return nil
+	}
+	num := func(n int) *int {
+		if n == 0 {
+			return nil
+		}
+		return &n
+	}
+	out := make([]*github.CheckRunAnnotation, len(in))
+	for i, a := range in {
+		out[i] = &github.CheckRunAnnotation{Path: github.String(a.Path), StartLine: github.Int(a.StartLine), EndLine: github.Int(a.EndLine),
+			StartColumn: num(a.StartColumn), EndColumn: num(a.EndColumn), AnnotationLevel: github.String(a.Level),
+			Title: optional(a.Title), Message: github.String(a.Message), RawDetails: optional(a.RawDetails)}
+	}
+	return out
 }
 
 func withAnnotations(o *github.CheckRunOutput, anns []*github.CheckRunAnnotation) *github.CheckRunOutput {

@@ -125,14 +125,14 @@ func TestUpsertCommentRetried(t *testing.T) {
 func TestUpsertCommentIgnoresOthersCopies(t *testing.T) {
 	ctx := context.Background()
 	m := marker.New("plan-review", "1")
-	srv, w := setup(t)
+	srv, _ := setup(t)
 	srv.AddComment("acme/api", 1, "mallory", "quoting tasuki: approve me "+m.String())
 	srv.AddComment("acme/api", 1, "tasuki[bot]", "other kind "+marker.New("postmortem", "1").String())
 	memo := &mapMemo{}
 	// A memo pointing at someone else's comment must not be trusted either.
 	mallory := srv.Comments("acme/api", 1)[0]
 	_ = memo.Put(ctx, fmt.Sprintf("comment:acme/api#1:%s:%s", m.Kind, m.Key), fmt.Sprint(mallory.GetID()))
-	w = ghwrite.New(srv.Client(), bot, nil, ghwrite.WithMemo(memo))
+	w := ghwrite.New(srv.Client(), bot, nil, ghwrite.WithMemo(memo))
 	c, created, err := w.UpsertComment(ctx, "acme", "api", 1, m, "verdict")
 	if err != nil || !created {
 		t.Fatalf("created=%v err=%v, want a new comment", created, err)
@@ -272,10 +272,10 @@ func TestUpsertCheckRun(t *testing.T) {
 func TestUpsertCheckRunLimits(t *testing.T) {
 	ctx := context.Background()
 	srv, w := setup(t)
-	var anns []*github.CheckRunAnnotation
+	var anns []ghwrite.Annotation
 	for i := 0; i < 120; i++ {
-		anns = append(anns, &github.CheckRunAnnotation{Path: github.String("main.tf"), StartLine: github.Int(i + 1), EndLine: github.Int(i + 1),
-			AnnotationLevel: github.String("warning"), Message: github.String(fmt.Sprint("destroys resource ", i))})
+		anns = append(anns, ghwrite.Annotation{Path: "main.tf", StartLine: i + 1, EndLine: i + 1,
+			Level: "warning", Message: fmt.Sprint("destroys resource ", i)})
 	}
 	long := strings.Repeat("é", 40000) // 80,000 bytes
 	run := ghwrite.CheckRun{Name: "tasuki/plan-review", HeadSHA: "abc", ExternalID: "pr-1", Conclusion: "failure",

@@ -2,6 +2,14 @@
 // artefact carries a marker (package marker) and is found by it before one is
 // created; check runs are found by external_id. Only artefacts written by
 // tasuki's own identity are trusted.
+//
+// A core returns []Intent (comment, issue, edit, labels, close, check run,
+// pull request); the shell hands them to (*Writer).Execute, which carries
+// them out in order, each one again without harm when a job is retried.
+// Every "find by marker, else create" runs under a per-key lock (WithLocker:
+// the store's, across replicas), so that racing workers make one artefact.
+// Pacing writes by GitHub's secondary rate limit is not done here but in
+// the client's transport (package ghclient), for every client alike.
 package ghwrite
 
 import (

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -69,7 +68,7 @@ func embeddedSpec() (*spec, error) {
 }
 
 // loadSpec returns the embedded description or fails t.
-func loadSpec(t testing.TB) *spec {
+func loadSpec(t Reporter) *spec {
 	t.Helper()
 	sp, err := embeddedSpec()
 	if err != nil {

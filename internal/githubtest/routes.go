@@ -55,13 +55,19 @@ func (s *Server) routes() {
 	s.handle("POST", R+"/pulls/{pull_number}/requested_reviewers", s.requestReviewers)
 	s.handle("PUT", R+"/pulls/{pull_number}/merge", s.mergePull)
 
-	// Contents, refs.
+	// Contents, refs, git data.
 	s.handle("GET", R+"/contents/{path}", s.getContents)
 	s.handle("PUT", R+"/contents/{path}", s.putContents)
 	s.handle("GET", R+"/git/ref/{ref}", s.getRef)
 	s.handle("POST", R+"/git/refs", s.createRef)
 	s.handle("PATCH", R+"/git/refs/{ref}", s.updateRef)
+	s.handle("POST", R+"/git/blobs", s.createBlob)
+	s.handle("POST", R+"/git/trees", s.createTree)
+	s.handle("GET", R+"/git/trees/{tree_sha}", s.getTree)
+	s.handle("POST", R+"/git/commits", s.createCommit)
+	s.handle("GET", R+"/git/commits/{commit_sha}", s.getCommit)
 	s.handle("GET", R+"/branches/{branch}", s.getBranch)
+	s.handle("GET", R+"/compare/{basehead}", s.compareCommits) // routes_compare.go
 
 	// Deployments.
 	s.handle("GET", R+"/deployments", s.listDeployments)

@@ -1,6 +1,7 @@
 package githubtest
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -240,7 +241,8 @@ func (s *Server) mergePull(rc *reqCtx) {
 		files = r.tree(pr.GetBase().GetRef())
 	}
 	sha := fakeSHA("merge", pr.GetHead().GetSHA(), pr.GetBase().GetRef())
-	r.trees[sha] = files
+	r.addCommit(sha, files, []string{r.refs["heads/"+pr.GetBase().GetRef()], pr.GetHead().GetSHA()},
+		fmt.Sprintf("Merge pull request #%d", pr.GetNumber()), rc.who.login, s.now())
 	r.refs["heads/"+pr.GetBase().GetRef()] = sha
 	now := ts(s.now())
 	pr.Merged, pr.MergedAt, pr.ClosedAt, pr.MergeCommitSHA, pr.MergedBy = github.Bool(true), now, now, github.String(sha), rc.me()

@@ -1,7 +1,9 @@
 package githubtest
 
 import (
+	"crypto/sha1"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"sort"
@@ -61,8 +63,13 @@ func (s *Server) getPermission(rc *reqCtx) {
 		User: s.st.user(login)})
 }
 
+// blobSHA is git's object ID of a blob holding content, as GitHub reports
+// it in contents and in the git data API alike.
 func blobSHA(content []byte) string {
-	return fakeSHA("blob", string(content))
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(content))
+	h.Write(content)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func (s *Server) getContents(rc *reqCtx) {

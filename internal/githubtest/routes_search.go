@@ -121,10 +121,9 @@ func splitQuery(q string) []string {
 }
 
 func (s *Server) rateLimit(rc *reqCtx) {
-	rem := s.remain[rc.r.Header.Get("Authorization")]
 	// GET /rate_limit does not count against the limit.
 	rc.refund()
-	rem = s.remain[rc.r.Header.Get("Authorization")]
+	rem := s.remain[rc.r.Header.Get("Authorization")]
 	reset := s.now().Add(time.Hour).Unix()
 	core := map[string]int64{"limit": 5000, "remaining": int64(rem), "used": int64(5000 - rem), "reset": reset}
 	rc.json(200, map[string]any{"resources": map[string]any{"core": core,

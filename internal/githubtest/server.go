@@ -24,6 +24,9 @@
 // OpenAPI description. The App side: AppKey is the App's private key (App ID
 // 1 by default, see WithAppID); installation 1 belongs to "acme"; tokens it
 // mints act as "tasuki[bot]".
+//
+// `app demo` runs the same fake outside tests (NewStandalone), so the package
+// must not import testing: New takes a Reporter, which any testing.TB is.
 package githubtest
 
 import (
@@ -37,7 +40,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -68,6 +70,7 @@ type Server struct {
 
 	contentLimit int
 	writes       map[string][]time.Time // recent writes per token, for contentLimit
+	events       int64                  // arrivals and answers so far, for Call.Begin and Call.End
 }
 
 // Call is one request the fake received.
@@ -79,6 +82,11 @@ type Call struct {
 	Status   int
 	Login    string // who was authenticated ("" for none, "app" for a JWT)
 	Body     []byte
+	Time     time.Time // the server's clock (see WithClock) when the request arrived
+	// Begin and End place the request's arrival and its answer in the
+	// order of all the server's arrivals and answers: two requests were
+	// served at the same time if each began before the other ended.
+	Begin, End int64
 }
 
 type principal struct {
@@ -119,7 +127,10 @@ func WithContentLimit(perMinute int) Option { return func(s *Server) { s.content
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
 // Reporter is what the fake needs of a testing.TB: where to report requests
-// GitHub would not accept, and how to stop the server at the end.
+// GitHub would not accept, and how to stop the server at the end. The
+// package does not import testing, so that the App's demo can run the fake
+// without linking the testing package into the production binary
+// (TestAppDoesNotLinkTesting in cmd/app); any testing.TB is a Reporter.
 type Reporter interface {
 	Helper()
 	Errorf(format string, args ...any)
@@ -127,11 +138,12 @@ type Reporter interface {
 	Cleanup(func())
 }
 
-// New starts a fake GitHub for the duration of t. Every request, and every
-// response the fake sends, is checked against GitHub's OpenAPI description
-// (the cut embedded in the package, see TestCutSpec); a mismatch fails t
-// with the operation, the field and the value.
-func New(t testing.TB, opts ...Option) *Server {
+// New starts a fake GitHub for the duration of t (a *testing.T or any
+// testing.TB). Every request, and every response the fake sends, is checked
+// against GitHub's OpenAPI description (the cut embedded in the package, see
+// TestCutSpec); a mismatch fails t with the operation, the field and the
+// value.
+func New(t Reporter, opts ...Option) *Server {
 	t.Helper()
 	return newServer(t, loadSpec(t), opts...)
 }
@@ -174,6 +186,7 @@ func newServer(t Reporter, sp *spec, opts ...Option) *Server {
 		Account: &github.User{Login: github.String("acme"), Type: github.String("Organization")}}
 	mux := http.NewServeMux()
 	mux.HandleFunc(BasePath, s.serve)
+	mux.HandleFunc(graphQLPath, s.serveGraphQL) // graphql.go
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("githubtest: request outside %s: %s %s (an absolute URL in the client?)", BasePath, r.Method, r.URL.Path)
 		http.Error(w, "outside base path", http.StatusNotFound)
@@ -394,6 +407,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := "/" + strings.TrimPrefix(r.URL.Path, BasePath)
 	body, _ := io.ReadAll(r.Body)
 	call := Call{Method: r.Method, Path: path, Query: r.URL.Query(), Body: body}
+	s.mu.Lock()
+	s.events++
+	call.Begin, call.Time = s.events, s.now()
+	s.mu.Unlock()
 	// The answer is buffered so that it can be checked against the
 	// description before the client sees it.
 	rec := httptest.NewRecorder()
@@ -413,6 +430,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	call.Status = rc.status
 	s.mu.Lock()
+	s.events++
+	call.End = s.events
 	s.calls = append(s.calls, call)
 	s.mu.Unlock()
 

@@ -14,6 +14,10 @@ import (
 	"github.com/google/go-github/v60/github"
 )
 
+// Any testing.TB reports for the fake; the package itself does not import
+// testing (see Reporter).
+var _ Reporter = testing.TB(nil)
+
 // recTB records Errorf calls so tests can assert the validator complained.
 type recTB struct {
 	testing.TB

@@ -36,6 +36,9 @@ type repoState struct {
 	prFiles     map[int][]*github.CommitFile
 	refs        map[string]string            // "heads/main" -> sha
 	trees       map[string]map[string][]byte // commit sha -> path -> content
+	commits     map[string]*gitCommit        // commit sha -> its tree, parents, message
+	blobs       map[string][]byte            // blob sha -> content (git data API)
+	gitTrees    map[string]map[string][]byte // tree sha -> path -> content
 	deployments []*github.Deployment
 	depStatuses map[int64][]*github.DeploymentStatus
 	perms       map[string]string // login -> admin|maintain|write|triage|read
@@ -140,12 +143,15 @@ func (s *Server) AddRepo(full, defaultBranch string) *github.Repository {
 		prFiles:     map[int][]*github.CommitFile{},
 		refs:        map[string]string{},
 		trees:       map[string]map[string][]byte{},
+		commits:     map[string]*gitCommit{},
+		blobs:       map[string][]byte{},
+		gitTrees:    map[string]map[string][]byte{},
 		depStatuses: map[int64][]*github.DeploymentStatus{},
 		perms:       map[string]string{o: "admin"},
 	}
 	root := fakeSHA(full, "root")
 	r.refs["heads/"+defaultBranch] = root
-	r.trees[root] = map[string][]byte{}
+	r.addCommit(root, map[string][]byte{}, nil, "Initial commit", owner.GetLogin(), s.now())
 	s.st.repos[strings.ToLower(full)] = r
 	return clone(r.repo)
 }
@@ -468,7 +474,7 @@ func (r *repoState) commit(branch, path string, content []byte, write bool) stri
 		delete(tree, path)
 	}
 	sha := fakeSHA(parent, path, string(content), fmt.Sprint(write))
-	r.trees[sha] = tree
+	r.addCommit(sha, tree, []string{parent}, "Update "+path, r.repo.GetOwner().GetLogin(), time.Now().UTC())
 	r.refs["heads/"+branch] = sha
 	return sha
 }

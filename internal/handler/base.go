@@ -1,13 +1,21 @@
-// Package handler is the thin GitHub shell around the feature cores: it
-// gathers the facts a core asks for through a go-github client, calls the
+// Package handler is the shared base of the feature shells: what every
+// shell needs (Base: clients, configuration, lock, memo, identity, logger;
+// the writer), the facts several features read (Ownership: who owns a path
+// or service, team membership) and what each says of itself (Feature: the
+// events it handles, the permissions it needs). Each feature's shell stands
+// in its own package below: planreview, postmortem, configcheck, and
+// commands (the one issue_comment handler running `/tasuki VERB`). A shell
+// gathers the facts its core asks for through a go-github client, calls the
 // core, and carries out the core's intended writes through ghwrite. The App
-// (per-installation clients, webhook deliveries) and the Action (GITHUB_TOKEN,
-// GITHUB_EVENT_PATH) both use the types here; they differ only in the Base
-// they build.
+// (per-installation clients, webhook deliveries) and the Action
+// (GITHUB_TOKEN, GITHUB_EVENT_PATH) both use the shells; they differ only in
+// the Base they build.
 package handler
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -29,27 +37,24 @@ type ConfigLoader interface {
 	Load(ctx context.Context, c *github.Client, owner, repo string) config.Fetched
 }
 
-// Locker serialises work on one key across workers and replicas, so that two
-// deliveries about the same incident or PR racing each other still produce
-// one artefact.
-type Locker interface {
-	WithLock(ctx context.Context, key string, fn func(ctx context.Context) error) error
-}
+// Locker is ghwrite.Locker, the one lock interface: it serialises work on
+// one key across workers and replicas, so that two deliveries about the
+// same incident or PR racing each other still produce one artefact. The
+// shells hold it around a whole decision; the writer takes it again, under
+// its own "ghwrite:" keys, around every find-by-marker-else-create.
+type Locker = ghwrite.Locker
 
-// Memo remembers artefact IDs (comment IDs, postmortem numbers) to spare API
-// calls. GitHub stays the truth: a remembered ID that no longer resolves is
-// looked up again by marker.
-type Memo interface {
-	Get(ctx context.Context, key string) (string, bool, error)
-	Put(ctx context.Context, key, value string) error
-}
+// Memo is ghwrite.Memo, the one memo interface: the writer is what
+// remembers artefact IDs (comment IDs, postmortem numbers) to spare API
+// calls. The name stays here for the store's compile-time check.
+type Memo = ghwrite.Memo
 
 // Base holds the dependencies every feature handler shares.
 type Base struct {
 	Clients  ClientSource
 	Config   ConfigLoader
 	Locker   Locker
-	Memo     Memo
+	Memo     ghwrite.Memo     // nil: nothing remembered, every artefact found by marker
 	Identity ghwrite.Identity // the logins whose artefacts tasuki trusts as its own
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -71,28 +76,9 @@ func (b *Base) Clock() time.Time {
 	return b.Now().UTC()
 }
 
-// MemLocker is an in-process Locker for the Action and for tests.
-type MemLocker struct {
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
-}
-
-// WithLock runs fn while holding the lock for key.
-func (l *MemLocker) WithLock(ctx context.Context, key string, fn func(ctx context.Context) error) error {
-	l.mu.Lock()
-	if l.locks == nil {
-		l.locks = map[string]*sync.Mutex{}
-	}
-	m, ok := l.locks[key]
-	if !ok {
-		m = &sync.Mutex{}
-		l.locks[key] = m
-	}
-	l.mu.Unlock()
-	m.Lock()
-	defer m.Unlock()
-	return fn(ctx)
-}
+// MemLocker is ghwrite.MemLocker, the in-process Locker for the Action and
+// for tests.
+type MemLocker = ghwrite.MemLocker
 
 // MemMemo is an in-process Memo for the Action and for tests.
 type MemMemo struct {
@@ -120,17 +106,38 @@ func (m *MemMemo) Put(_ context.Context, key, value string) error {
 }
 
 var (
-	_ Locker = (*MemLocker)(nil)
-	_ Memo   = (*MemMemo)(nil)
+	_ Locker       = (*MemLocker)(nil)
+	_ ghwrite.Memo = (*MemMemo)(nil)
+	_ ConfigLoader = (*config.Loader)(nil)
 )
 
-// writer returns the idempotent writer acting through c, trusting the
-// artefacts of b.Identity and remembering their IDs in b.Memo. Every
-// feature writes through it, so all find their artefacts the same way.
-func (b *Base) writer(c *github.Client) *ghwrite.Writer {
+// Writer returns the idempotent writer acting through c, trusting the
+// artefacts of b.Identity, remembering their IDs in b.Memo and taking
+// b.Locker's lock around every find-by-marker-else-create, so that
+// replicas sharing the store make one artefact. Every feature writes
+// through it, so all find their artefacts the same way.
+func (b *Base) Writer(c *github.Client) *ghwrite.Writer {
 	var opts []ghwrite.Option
 	if b.Memo != nil {
 		opts = append(opts, ghwrite.WithMemo(b.Memo))
 	}
+	if b.Locker != nil {
+		opts = append(opts, ghwrite.WithLocker(b.Locker))
+	}
 	return ghwrite.New(c, b.Identity, b.Logger(), opts...)
+}
+
+// ErrNoClient is returned by a handler whose Base has no client source.
+var ErrNoClient = errors.New("no GitHub client source configured")
+
+// Client returns the client acting for installation id, or ErrNoClient.
+func (b *Base) Client(ctx context.Context, id int64) (*github.Client, error) {
+	if b.Clients == nil {
+		return nil, ErrNoClient
+	}
+	c, err := b.Clients.Client(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("client for installation %d: %w", id, err)
+	}
+	return c, nil
 }

@@ -166,7 +166,7 @@ func (o *Ownership) TeamMembers(ctx context.Context, c *github.Client, org, team
 	for {
 		users, resp, err := c.Teams.ListTeamMembersBySlug(ctx, org, teamSlug, opts)
 		if err != nil {
-			if isStatus(err, http.StatusNotFound) {
+			if IsStatus(err, http.StatusNotFound) {
 				return nil, fmt.Errorf("list members of team %s/%s: team not found or not visible to tasuki (it needs the members:read permission): %w", org, teamSlug, err)
 			}
 			return nil, fmt.Errorf("list members of team %s/%s: %w", org, teamSlug, err)
@@ -189,7 +189,7 @@ func (o *Ownership) TeamMembers(ctx context.Context, c *github.Client, org, team
 func (o *Ownership) IsTeamMember(ctx context.Context, c *github.Client, org, team, login string) (bool, error) {
 	m, _, err := c.Teams.GetTeamMembershipBySlug(ctx, org, team, login)
 	if err != nil {
-		if isStatus(err, http.StatusNotFound) {
+		if IsStatus(err, http.StatusNotFound) {
 			return false, nil
 		}
 		return false, fmt.Errorf("check membership of %s in team %s/%s: %w", login, org, team, err)
@@ -217,7 +217,7 @@ func (o *Ownership) SREs(ctx context.Context, c *github.Client, org string, owne
 func ownershipReadFile(ctx context.Context, c *github.Client, owner, repo, path string) ([]byte, bool, error) {
 	fc, _, _, err := c.Repositories.GetContents(ctx, owner, repo, path, nil)
 	if err != nil {
-		if isStatus(err, http.StatusNotFound) {
+		if IsStatus(err, http.StatusNotFound) {
 			return nil, false, nil
 		}
 		return nil, false, fmt.Errorf("read %s/%s:%s: %w", owner, repo, path, err)

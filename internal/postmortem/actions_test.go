@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/tasuki-sre/tasuki/internal/intent"
 	"github.com/tasuki-sre/tasuki/internal/marker"
 )
 
@@ -178,16 +179,16 @@ func TestDecide(t *testing.T) {
 		name    string
 		state   State
 		now     time.Time
-		want    []IntentKind
+		want    []intent.Kind
 		markerK string
 	}{
 		{"not yet due", State{Body: dueBody("- [ ] a\n"), Open: true}, at("2024-05-13T23:00:00Z"), nil, ""},
-		{"overdue reminds", State{Body: dueBody("- [ ] a\n- [x] b\n"), Open: true, Assignees: []string{"carol"}}, overdue, []IntentKind{IntentComment}, KindReminder},
+		{"overdue reminds", State{Body: dueBody("- [ ] a\n- [x] b\n"), Open: true, Assignees: []string{"carol"}}, overdue, []intent.Kind{intent.EnsureComment}, KindReminder},
 		{"reminded already", State{Body: dueBody("- [ ] a\n"), Open: true, Markers: []marker.Marker{reminder}}, overdue, nil, ""},
-		{"all checked completes", State{Body: dueBody("- [x] a\n- [x] b\n"), Open: true}, overdue, []IntentKind{IntentComment, IntentLabel, IntentClose}, KindComplete},
-		{"linked issues closed completes", State{Body: dueBody("- [ ] a #3\n- [x] b\n- [ ] c other/repo#4\n"), Open: true, Closed: map[string]bool{"#3": true, "other/repo#4": true}}, at("2024-05-01T00:00:00Z"), []IntentKind{IntentComment, IntentLabel, IntentClose}, KindComplete},
+		{"all checked completes", State{Body: dueBody("- [x] a\n- [x] b\n"), Open: true}, overdue, []intent.Kind{intent.EnsureComment, intent.AddLabels, intent.Close}, KindComplete},
+		{"linked issues closed completes", State{Body: dueBody("- [ ] a #3\n- [x] b\n- [ ] c other/repo#4\n"), Open: true, Closed: map[string]bool{"#3": true, "other/repo#4": true}}, at("2024-05-01T00:00:00Z"), []intent.Kind{intent.EnsureComment, intent.AddLabels, intent.Close}, KindComplete},
 		{"one linked issue open", State{Body: dueBody("- [ ] a #3\n- [ ] c #4\n"), Open: true, Closed: map[string]bool{"#3": true}}, at("2024-05-01T00:00:00Z"), nil, ""},
-		{"completion comment already there", State{Body: dueBody("- [x] a\n"), Open: true, Markers: []marker.Marker{complete}}, overdue, []IntentKind{IntentLabel, IntentClose}, ""},
+		{"completion comment already there", State{Body: dueBody("- [x] a\n"), Open: true, Markers: []marker.Marker{complete}}, overdue, []intent.Kind{intent.AddLabels, intent.Close}, ""},
 		{"already complete", State{Body: dueBody("- [x] a\n"), Open: true, Labels: []string{"Postmortem-Complete"}}, overdue, nil, ""},
 		{"closed", State{Body: dueBody("- [ ] a\n"), Open: false}, overdue, nil, ""},
 		{"no due date no items", State{Body: "text", Open: true}, overdue, nil, ""},
@@ -197,9 +198,22 @@ func TestDecide(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.state.Owner, tt.state.Repo, tt.state.Number = "acme", "payments", 50
 			got := Decide(tt.state, tt.now, cfg)
-			var kinds []IntentKind
+			var kinds []intent.Kind
 			for _, in := range got {
 				kinds = append(kinds, in.Kind)
+				if err := in.Validate(); err != nil || in.Number != 50 {
+					t.Errorf("intent %s on #%d: %v", in, in.Number, err)
+				}
+				switch in.Kind {
+				case intent.AddLabels:
+					if diff := cmp.Diff([]string{cfg.CompleteLabel}, in.Labels); diff != "" {
+						t.Errorf("labels (-want +got):\n%s", diff)
+					}
+				case intent.Close:
+					if in.Reason != intent.CloseCompleted {
+						t.Errorf("close reason %q, want completed", in.Reason)
+					}
+				}
 			}
 			if diff := cmp.Diff(tt.want, kinds); diff != "" {
 				t.Fatalf("intents (-want +got):\n%s", diff)
@@ -231,21 +245,5 @@ func TestFollowups(t *testing.T) {
 	want := []string{"Action item: Write the retry budget doc | ", "Action item: nested item owner:carol type: Mitigate | carol", "Action item: subsection item | "}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
-	}
-}
-
-func TestParseCommand(t *testing.T) {
-	for body, want := range map[string]Command{
-		"/tasuki followup":       CmdFollowup,
-		"  /tasuki Help\nplease": CmdHelp,
-		"/tasuki follow-up":      CmdFollowup,
-		"/tasuki onboard":        CmdNone,
-		"please /tasuki help":    CmdNone,
-		"/tasukihelp":            CmdNone,
-		"":                       CmdNone,
-	} {
-		if got := ParseCommand(body); got != want {
-			t.Errorf("ParseCommand(%q) = %q, want %q", body, got, want)
-		}
 	}
 }

@@ -25,7 +25,6 @@ const (
 	KindComplete   = "postmortem-complete" // closing comment, key owner/repo#n
 	KindItem       = "postmortem-item"     // follow-up issue, key owner/repo#n/<item key>
 	KindFollowup   = "postmortem-followup" // reply to /tasuki followup, key comment id
-	KindHelp       = "postmortem-help"     // reply to /tasuki help, key comment id
 	KindTemplate   = "postmortem-template" // template error comment, key source@error hash
 	KindDue        = "postmortem-due"      // hidden due date in the facts section, key YYYY-MM-DD
 )

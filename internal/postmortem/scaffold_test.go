@@ -1,35 +1,16 @@
 package postmortem
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tasuki-sre/tasuki/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.md")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden.md")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (run go test -update): %v", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s mismatch (-want +got), run go test -update if intended:\n%s", path, diff)
-	}
-}
 
 func at(s string) time.Time {
 	t, err := time.Parse(time.RFC3339, s)
@@ -94,7 +75,7 @@ func TestScaffoldGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "closed-sev2", doc.Body)
+	golden.Assert(t, filepath.Join("testdata", "closed-sev2.golden.md"), doc.Body)
 	if diff := cmp.Diff([]string{"postmortem", "sev2"}, doc.Labels); diff != "" {
 		t.Errorf("labels (-want +got):\n%s", diff)
 	}
@@ -129,7 +110,7 @@ func TestScaffoldOpenIncidentLeavesUnknowns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "open-no-facts", doc.Body)
+	golden.Assert(t, filepath.Join("testdata", "open-no-facts.golden.md"), doc.Body)
 	if !doc.Due.IsZero() {
 		t.Errorf("due = %v for an open incident", doc.Due)
 	}

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tasuki-sre/tasuki/internal/intent"
 	"github.com/tasuki-sre/tasuki/internal/marker"
-	"github.com/tasuki-sre/tasuki/internal/mdtext"
 )
 
 // State is a postmortem issue as the sweep sees it.
@@ -28,27 +28,6 @@ type State struct {
 
 // Ref returns "owner/repo#n" of the postmortem.
 func (s State) Ref() string { return ref(s.Owner, s.Repo, s.Number) }
-
-// IntentKind says what the shell should do.
-type IntentKind string
-
-// Intent kinds.
-const (
-	// IntentComment posts Body as a comment unless one with Marker exists.
-	IntentComment IntentKind = "comment"
-	// IntentLabel adds Label.
-	IntentLabel IntentKind = "label"
-	// IntentClose closes the issue as completed.
-	IntentClose IntentKind = "close"
-)
-
-// Intent is one write the sweep wants.
-type Intent struct {
-	Kind   IntentKind
-	Marker marker.Marker // IntentComment
-	Body   string        // IntentComment
-	Label  string        // IntentLabel
-}
 
 // DueOf reads the due date tasuki wrote into the facts section, if any.
 func DueOf(body string) (time.Time, bool) {
@@ -100,7 +79,12 @@ func hasLabel(labels []string, l string) bool {
 // item is done (label, closing comment, close), else remind the owners once
 // per due date when it is overdue. It returns no intents for a postmortem
 // already complete, closed, or without due date and items.
-func Decide(s State, now time.Time, cfg Config) []Intent {
+//
+// The intents are about s.Number: an EnsureComment (the completion note
+// or the reminder, each keyed by its marker), AddLabels of the complete
+// label, and Close as completed, in that order (the comment says why
+// before the issue closes).
+func Decide(s State, now time.Time, cfg Config) []intent.Intent {
 	if !s.Open || hasLabel(s.Labels, cfg.CompleteLabel) {
 		return nil
 	}
@@ -115,13 +99,13 @@ func Decide(s State, now time.Time, cfg Config) []Intent {
 		}
 		if done {
 			m := marker.New(KindComplete, s.Ref())
-			var out []Intent
+			var out []intent.Intent
 			if !hasMarker(s.Markers, m) {
-				out = append(out, Intent{Kind: IntentComment, Marker: m, Body: completeBody(items, m)})
+				out = append(out, intent.Intent{Kind: intent.EnsureComment, Number: s.Number, Marker: m, Body: completeBody(items, m)})
 			}
 			return append(out,
-				Intent{Kind: IntentLabel, Label: cfg.CompleteLabel},
-				Intent{Kind: IntentClose})
+				intent.Intent{Kind: intent.AddLabels, Number: s.Number, Labels: []string{cfg.CompleteLabel}},
+				intent.Intent{Kind: intent.Close, Number: s.Number, Reason: intent.CloseCompleted})
 		}
 	}
 	day, ok := DueOf(s.Body)
@@ -143,7 +127,7 @@ func Decide(s State, now time.Time, cfg Config) []Intent {
 			open++
 		}
 	}
-	return []Intent{{Kind: IntentComment, Marker: m, Body: reminderBody(s, due, open, len(items), m)}}
+	return []intent.Intent{{Kind: intent.EnsureComment, Number: s.Number, Marker: m, Body: reminderBody(s, due, open, len(items), m)}}
 }
 
 func reminderBody(s State, due time.Time, open, total int, m marker.Marker) string {
@@ -227,49 +211,6 @@ func stripMeta(text string) string {
 		return text
 	}
 	return strings.Join(keep, " — ")
-}
-
-// Command is a /tasuki command in a comment.
-type Command string
-
-// Commands understood on incidents and postmortems.
-const (
-	CmdNone     Command = ""
-	CmdFollowup Command = "followup"
-	CmdHelp     Command = "help"
-)
-
-// ParseCommand reads a /tasuki command from the first line of a comment.
-// Unknown /tasuki commands are left to other features.
-func ParseCommand(body string) Command {
-	first, _, _ := strings.Cut(strings.TrimSpace(body), "\n")
-	f := strings.Fields(first)
-	if len(f) < 2 || f[0] != "/tasuki" {
-		return CmdNone
-	}
-	switch strings.ToLower(f[1]) {
-	case "followup", "follow-up":
-		return CmdFollowup
-	case "help":
-		return CmdHelp
-	}
-	return CmdNone
-}
-
-// HelpBody answers /tasuki help on comment id.
-func HelpBody(cfg Config, commentID int64) string {
-	m := marker.New(KindHelp, strconv.FormatInt(commentID, 10))
-	cmd := cfg.TimelineCommand
-	return "**tasuki postmortem commands**\n\n" +
-		"| Comment | Where | What it does |\n|---|---|---|\n" +
-		"| `" + strings.ReplaceAll(strings.ReplaceAll(cmd, "|", ""), "`", "") + " [[YYYY-MM-DD] HH:MM [zone]] text` | incident | adds a timeline entry to the postmortem; without a time it is the comment's time |\n" +
-		"| `/tasuki followup` | postmortem | opens an issue for each unchecked action item without one and links it |\n" +
-		"| `/tasuki help` | incident or postmortem | shows this help |\n\n" +
-		"A time without a date (`09:35`) is on the day of the comment, or the day before when that would be after it. " +
-		"Without a zone it is in " + mdtext.Code(cfg.Location().String()) + " (`postmortem.timezone`); a zone is `UTC`, an offset (`+02:00`), an IANA name (`Europe/Berlin`) or an abbreviation such as `CET` or `PDT`. " +
-		"12-hour times (`9:35 pm`) and RFC 3339 work too.\n\n" +
-		"The postmortem is complete when every action item is checked or its linked issue closed; tasuki then labels it `" + strings.ReplaceAll(cfg.CompleteLabel, "`", "") + "` and closes it.\n\n" +
-		m.String()
 }
 
 // FollowupReply summarises what /tasuki followup did.

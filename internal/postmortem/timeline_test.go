@@ -350,17 +350,6 @@ func mustTemplate(t *testing.T, text string) *Template {
 	return tmpl
 }
 
-func TestHelpBodyListsTimeForms(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Timezone = "Europe/Berlin"
-	body := HelpBody(cfg, 9)
-	for _, want := range []string{"`/timeline [[YYYY-MM-DD] HH:MM [zone]] text`", "`09:35`", "the day before", "`Europe/Berlin` (`postmortem.timezone`)", "`CET`", "`+02:00`", "`9:35 pm`"} {
-		if !strings.Contains(body, want) {
-			t.Errorf("help lacks %q:\n%s", want, body)
-		}
-	}
-}
-
 // templates/README.md lists the zone abbreviations /timeline reads, and
 // the ones it refuses; both lists must match the code.
 func TestReadmeListsZones(t *testing.T) {

@@ -2,7 +2,6 @@ package review
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"html"
 	"os"
@@ -13,13 +12,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tasuki-sre/tasuki/internal/golden"
 	"github.com/tasuki-sre/tasuki/internal/testenv"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
 	gmhtml "github.com/yuin/goldmark/renderer/html"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.md")
 
 // gfm renders like GitHub as far as goldmark can, raw HTML included.
 var gfm = goldmark.New(goldmark.WithExtensions(extension.GFM), goldmark.WithRendererOptions(gmhtml.WithUnsafe()))
@@ -61,27 +59,6 @@ func checkMarkdown(t *testing.T, body string) []string {
 		hs = append(hs, "h"+h[1]+" "+html.UnescapeString(tagRe.ReplaceAllString(h[2], "")))
 	}
 	return hs
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden.md")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got; go test -update rewrites it):\n%s", path, diff)
-	}
 }
 
 func readFixture(t *testing.T, name string) *Plan {
@@ -151,7 +128,7 @@ func TestRenderGolden(t *testing.T) {
 			if f, ok, err := DecodeFacts(body); !ok || err != nil || f.PlannedSHA != m.PlannedSHA {
 				t.Errorf("facts block: ok=%v err=%v sha=%q", ok, err, f.PlannedSHA)
 			}
-			golden(t, c.name, body)
+			golden.Assert(t, filepath.Join("testdata", c.name+".golden.md"), body)
 		})
 	}
 }

@@ -321,7 +321,7 @@ func (s *Store) insertDeliveries(ctx context.Context, ds []dispatch.Delivery) (m
 			}
 		}
 		if len(orphans) > 0 {
-			if _, err := q.exec(ctx, `DELETE FROM river_job WHERE id IN (`+list(len(orphans))+`)`, orphans...); err != nil {
+			if _, err := q.exec(ctx, deleteJobsSQL+list(len(orphans))+`)`, orphans...); err != nil {
 				return fmt.Errorf("delete jobs of deliveries already stored: %w", err)
 			}
 		}

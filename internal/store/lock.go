@@ -38,12 +38,12 @@ func (s *Store) WithLock(ctx context.Context, key string, fn func(ctx context.Co
 	defer unlockLocal()
 
 	if s.advisory != nil {
-		unlock, err := s.advisory(ctx, advisoryKey(key))
+		held, unlock, err := s.advisory(ctx, advisoryKey(key))
 		if err != nil {
 			return fmt.Errorf("lock %s: %w", key, err)
 		}
 		defer unlock()
-		return fn(ctx)
+		return fn(held)
 	}
 
 	owner := s.owner + "-" + strconv.FormatUint(lockSeq.Add(1), 10)

@@ -79,7 +79,7 @@ const migrationLockKey = int64(0x7461_7375_6b69_0001) // "tasuki" + 1
 // lock) and to run again (applied steps are skipped).
 func (s *Store) Migrate(ctx context.Context) error {
 	if s.advisory != nil {
-		unlock, err := s.advisory(ctx, migrationLockKey)
+		_, unlock, err := s.advisory(ctx, migrationLockKey)
 		if err != nil {
 			return fmt.Errorf("migrate %s: take migration lock: %w", s.where, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -104,22 +105,51 @@ func openPostgres(ctx context.Context, s *Store, databaseURL string) error {
 		_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
 		return err
 	}
-	s.advisory = func(ctx context.Context, key int64) (func(), error) {
+	s.advisory = func(ctx context.Context, key int64) (context.Context, func(), error) {
+		// A lock taken while this goroutine already holds one (the
+		// writer's per-artefact lock inside a handler's lock) is taken on
+		// the same session: nested locks would otherwise hold two
+		// connections each, and enough workers doing so at once would
+		// exhaust the lock pool while each waits for its second. The
+		// in-process key lock in WithLock still excludes other goroutines,
+		// since advisory locks are re-entrant within a session.
+		if h, ok := ctx.Value(heldConnKey{}).(*heldConn); ok {
+			h.mu.Lock()
+			_, err := h.conn.Exec(ctx, "SELECT pg_advisory_lock($1)", key)
+			h.mu.Unlock()
+			if err != nil {
+				return nil, nil, err
+			}
+			return ctx, func() {
+				uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				h.mu.Lock()
+				defer h.mu.Unlock()
+				var ok bool
+				if err := h.conn.QueryRow(uctx, "SELECT pg_advisory_unlock($1)", key).Scan(&ok); err != nil || !ok {
+					// The outer unlock then closes the session.
+					h.stuck = true
+				}
+			}, nil
+		}
 		conn, err := lockPool.Acquire(ctx)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		// pgx cancels the waiting query when ctx ends, so a lock wait is
 		// bounded by the caller's deadline.
 		if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
 			conn.Release()
-			return nil, err
+			return nil, nil, err
 		}
-		return func() {
+		h := &heldConn{conn: conn}
+		return context.WithValue(ctx, heldConnKey{}, h), func() {
 			uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
+			h.mu.Lock()
+			defer h.mu.Unlock()
 			var ok bool
-			if err := conn.QueryRow(uctx, "SELECT pg_advisory_unlock($1)", key).Scan(&ok); err != nil || !ok {
+			if err := conn.QueryRow(uctx, "SELECT pg_advisory_unlock($1)", key).Scan(&ok); err != nil || !ok || h.stuck {
 				// The session may still hold the lock: closing the
 				// connection is the only sure way to release it.
 				_ = conn.Hijack().Close(uctx)
@@ -130,3 +160,13 @@ func openPostgres(ctx context.Context, s *Store, databaseURL string) error {
 	}
 	return nil
 }
+
+// heldConn is the lock-pool connection of an advisory lock held by the
+// goroutine whose context carries it; mu serialises its use by nested locks.
+type heldConn struct {
+	mu    sync.Mutex
+	conn  *pgxpool.Conn
+	stuck bool // a nested lock could not be released on this session
+}
+
+type heldConnKey struct{}

@@ -8,19 +8,49 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-// This file is the one place where the store changes River's job rows other
-// than through River's client, for jobs whose worker died (liveness.go). The
-// write is River's own statement, the one its rescuer uses for stuck jobs
-// (riverdriver's JobRescueMany, through the driver's executor on our
-// transaction), so a rescued row is exactly what River itself would leave:
-// the attempt error appended, metadata "river:rescue_count" incremented,
-// finalized_at set when the job is given up. What we add is the guard below.
-// TestEndDeadAttemptsMatchesRiverRescue checks the rows against River's own
-// rescuer, and that River then works or lists them as expected.
+// This file holds every statement the store runs on River's tables
+// (river_job, river_leader, river_queue, ...) other than through River's
+// client, and each one has a guard test comparing what it does with what
+// River itself does, so that a River upgrade that changes its tables fails
+// there (riverStatementGuards in riverjob_test.go lists them;
+// TestRiverSQLStaysInRiverjob fails when such a statement appears in another
+// file, TestRiverStatementsAreGuarded when one here has no guard).
 //
-// (Other hand-written SQL on river_job: sqliteJobSQL, River's insert made
-// cheaper, guarded by TestDirectJobMatchesRiver; and plain reads and deletes
-// in enqueue.go and worker.go.)
+// The one write to running jobs is River's own statement, the one its
+// rescuer uses for stuck jobs (riverdriver's JobRescueMany, through the
+// driver's executor on our transaction), for jobs whose worker died
+// (liveness.go). A rescued row is exactly what River itself would leave: the
+// attempt error appended, metadata "river:rescue_count" incremented,
+// finalized_at set when the job is given up. What we add is the guard in
+// endAttempts.
+
+// sqliteJobSQL inserts one delivery job with the values River's own
+// InsertManyFastTx gives it on SQLite (riversqlite v0.43.0,
+// JobInsertFastManyNoReturning, for InsertOpts{MaxAttempts, Queue}): state
+// available, created and scheduled now, River's default priority 1, empty
+// metadata and tags. River's InsertManyTx costs about 75 µs per job on the
+// single writer (a large statement prepared on every call, the arguments
+// sent through json_each, every column read back); this prepared statement a
+// small fraction. TestDirectJobMatchesRiver compares the rows the two make,
+// so a River upgrade that changes the job table fails there.
+const sqliteJobSQL = `INSERT INTO river_job
+	(args, created_at, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags)
+	VALUES (jsonb(?), datetime('now', 'subsec'), ?, ?, jsonb('{}'), 1, ?, datetime('now', 'subsec'), 'available', jsonb('[]'))
+	RETURNING id`
+
+// deleteJobsSQL, followed by the IDs' placeholders and ")", deletes the
+// jobs insertDeliveries made for deliveries that turned out to be stored
+// already, in the transaction that made them: no worker has seen them.
+const deleteJobsSQL = `DELETE FROM river_job WHERE id IN (`
+
+// queuedJobsSQL counts the delivery jobs River has not finished: every
+// state but the finalized ones (completed, cancelled, discarded).
+const queuedJobsSQL = `SELECT count(*) FROM river_job WHERE kind = ? AND state IN ('available', 'scheduled', 'retryable', 'running', 'pending')`
+
+// pruneDeliveriesSQL deletes the delivery rows received before ? (Unix
+// microseconds) whose job River's cleaner has removed.
+const pruneDeliveriesSQL = `DELETE FROM tasuki_delivery WHERE received_at < ?
+	AND NOT EXISTS (SELECT 1 FROM river_job WHERE river_job.id = tasuki_delivery.job_id)`
 
 // deadAttempt is how one running attempt of a job whose worker died ends.
 type deadAttempt struct {

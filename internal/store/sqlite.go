@@ -31,7 +31,7 @@ func sqlitePath(databaseURL string) (string, error) {
 		}
 		return p, nil
 	default:
-		return "", fmt.Errorf("open database %q: want sqlite://PATH or sqlite::memory:", databaseURL)
+		return "", fmt.Errorf("open database %q: want \"sqlite://PATH\" or \"sqlite::memory:\"", databaseURL)
 	}
 }
 

@@ -97,20 +97,6 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// sqliteJobSQL inserts one delivery job with the values River's own
-// InsertManyFastTx gives it on SQLite (riversqlite v0.42.0,
-// JobInsertFastManyNoReturning, for InsertOpts{MaxAttempts, Queue}): state
-// available, created and scheduled now, River's default priority 1, empty
-// metadata and tags. River's InsertManyTx costs about 75 µs per job on the
-// single writer (a large statement prepared on every call, the arguments
-// sent through json_each, every column read back); this prepared statement a
-// small fraction. TestDirectJobMatchesRiver compares the rows the two make,
-// so a River upgrade that changes the job table fails there.
-const sqliteJobSQL = `INSERT INTO river_job
-	(args, created_at, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags)
-	VALUES (jsonb(?), datetime('now', 'subsec'), ?, ?, jsonb('{}'), 1, ?, datetime('now', 'subsec'), 'available', jsonb('[]'))
-	RETURNING id`
-
 // sqliteRowSQL stores one delivery row; see insertDeliveries.
 const sqliteRowSQL = `INSERT INTO tasuki_delivery
 	(id, event, action, installation_id, repository, payload, received_at, job_id)

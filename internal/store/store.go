@@ -80,7 +80,10 @@ type Store struct {
 	migrateRiver func(ctx context.Context) error
 	// advisory takes a PostgreSQL session advisory lock; nil on SQLite,
 	// which uses a lock row instead.
-	advisory func(ctx context.Context, key int64) (unlock func(), err error)
+	// The context it returns carries the lock's connection, so that a
+	// lock taken inside fn (the writer's, under a handler's) reuses that
+	// session instead of holding a second connection of the lock pool.
+	advisory func(ctx context.Context, key int64) (held context.Context, unlock func(), err error)
 	ping     func(ctx context.Context) error
 	closeDB  func()
 
@@ -170,7 +173,7 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger, opts ...Opt
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
 		err = openPostgres(ctx, s, databaseURL)
 	default:
-		return nil, fmt.Errorf("open database: unsupported URL scheme %q: want sqlite://PATH, sqlite::memory: or postgres://...", schemeOf(databaseURL))
+		return nil, fmt.Errorf("open database: unsupported URL scheme %q: want \"sqlite://PATH\", \"sqlite::memory:\" or \"postgres://...\"", schemeOf(databaseURL))
 	}
 	if err != nil {
 		return nil, err

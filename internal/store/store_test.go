@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-github/v60/github"
 
 	"github.com/tasuki-sre/tasuki/internal/dispatch"
 	"github.com/tasuki-sre/tasuki/internal/handler"
@@ -474,20 +473,18 @@ func TestFailingDeliveryFailsThenRetries(t *testing.T) {
 	}
 }
 
-// A GitHub rate limit anywhere in the error chain makes the job wait for the
-// reset without spending an attempt.
+// An error asking to be tried later (dispatch.RetryAt, as ghclient.Wrap
+// marks GitHub's rate limits) anywhere in the error chain makes the job wait
+// without spending an attempt.
 func TestRateLimitSnoozes(t *testing.T) {
 	limits := []struct {
 		name string
 		err  func() error
 	}{
-		{"primary", func() error {
-			return &github.RateLimitError{Rate: github.Rate{Limit: 5000, Reset: github.Timestamp{Time: time.Now().Add(500 * time.Millisecond)}}, Message: "API rate limit exceeded"}
+		{"marked", func() error {
+			return dispatch.RetryLater(errors.New("GET /repos/acme/api/pulls/1/reviews: 403 API rate limit exceeded"), time.Now().Add(500*time.Millisecond))
 		}},
-		{"secondary", func() error {
-			wait := 500 * time.Millisecond
-			return &github.AbuseRateLimitError{RetryAfter: &wait, Message: "secondary rate limit"}
-		}},
+		{"own type", func() error { return retryAtError{time.Now().Add(500 * time.Millisecond)} }},
 	}
 	for _, be := range backends {
 		for _, lim := range limits {
@@ -524,6 +521,13 @@ func TestRateLimitSnoozes(t *testing.T) {
 		}
 	}
 }
+
+// retryAtError is a rate limit of another package, recognised by its RetryAt
+// method alone.
+type retryAtError struct{ at time.Time }
+
+func (e retryAtError) Error() string      { return "secondary rate limit" }
+func (e retryAtError) RetryAt() time.Time { return e.at }
 
 // A panicking handler does not take the worker down; the panic is recorded
 // as the attempt's error and the delivery runs again.
@@ -1090,5 +1094,49 @@ func TestSecondSQLiteWorkerLeavesLiveRunningDeliveries(t *testing.T) {
 	row := waitState(t, a, "long", "done")
 	if row.Attempts != 1 || recA.count("long") != 1 {
 		t.Errorf("attempts %d, first process ran it %d times; want 1 and 1", row.Attempts, recA.count("long"))
+	}
+}
+
+// TestNestedLocksDoNotExhaustThePool: the writer locks each artefact inside
+// a handler's lock. With 40 workers all holding a handler lock at once (more
+// than the lock pool's 32 connections) and then taking a lock of their own,
+// every nested lock must still be taken: on the outer lock's session, not
+// on a second connection that none of them would ever get.
+func TestNestedLocksDoNotExhaustThePool(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			s := open(t, be.url(t))
+			const workers = 40
+			var inside, done atomic.Int32
+			var wg sync.WaitGroup
+			for i := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					err := s.WithLock(ctx, fmt.Sprintf("handler:%d", i), func(ctx context.Context) error {
+						// Wait until as many outer locks are held as can be
+						// (the pool's size), so that nested locks would find
+						// no free connection.
+						inside.Add(1)
+						for deadline := time.Now().Add(2 * time.Second); inside.Load() < 32 && time.Now().Before(deadline); {
+							time.Sleep(5 * time.Millisecond)
+						}
+						return s.WithLock(ctx, fmt.Sprintf("artefact:%d", i), func(context.Context) error {
+							done.Add(1)
+							return nil
+						})
+					})
+					if err != nil {
+						t.Errorf("nested WithLock: %v", err)
+					}
+				}()
+			}
+			wg.Wait()
+			if done.Load() != workers {
+				t.Errorf("%d of %d nested locks taken", done.Load(), workers)
+			}
+		})
 	}
 }

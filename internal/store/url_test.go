@@ -16,7 +16,7 @@ func TestSQLitePath(t *testing.T) {
 		{"sqlite::memory:", ":memory:", ""},
 		{"sqlite://", "", "no file path after sqlite://"},
 		{"sqlite://x.db?_pragma=foo", "", "may not contain '?' or '#'"},
-		{"sqlite:x.db", "", "want sqlite://PATH or sqlite::memory:"},
+		{"sqlite:x.db", "", `want "sqlite://PATH" or "sqlite::memory:"`},
 	}
 	for _, tt := range tests {
 		got, err := sqlitePath(tt.in)

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/go-github/v60/github"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -299,8 +298,7 @@ func (s *Store) maintain(ctx context.Context, every time.Duration, lease string,
 		}
 		if s.metrics != nil {
 			var n int64
-			err := queryRow(ctx, s.r, `SELECT count(*) FROM river_job WHERE kind = ? AND state IN ('available', 'scheduled', 'retryable', 'running', 'pending')`,
-				[]any{deliveryKind}, &n)
+			err := queryRow(ctx, s.r, queuedJobsSQL, []any{deliveryKind}, &n)
 			if err == nil {
 				s.metrics.QueueDepth.Set(float64(n))
 			} else if ctx.Err() == nil {
@@ -311,9 +309,7 @@ func (s *Store) maintain(ctx context.Context, every time.Duration, lease string,
 			lastPrune = time.Now()
 			// Only rows older than an hour: a younger row's job cannot have
 			// been cleaned up yet.
-			_, err := s.w.exec(ctx, `DELETE FROM tasuki_delivery WHERE received_at < ?
-				AND NOT EXISTS (SELECT 1 FROM river_job WHERE river_job.id = tasuki_delivery.job_id)`,
-				time.Now().Add(-time.Hour).UnixMicro())
+			_, err := s.w.exec(ctx, pruneDeliveriesSQL, time.Now().Add(-time.Hour).UnixMicro())
 			if err != nil && ctx.Err() == nil {
 				s.log.Warn("prune deliveries", "err", err)
 			}
@@ -342,8 +338,9 @@ func (w *deliveryWorker) NextRetry(job *river.Job[deliveryArgs]) time.Time {
 	return time.Now().Add(w.opts.Backoff(job.Attempt))
 }
 
-// Work loads the delivery and dispatches it. A GitHub rate limit snoozes the
-// job until the limit resets, without spending an attempt.
+// Work loads the delivery and dispatches it. An error that asks to be tried
+// later (dispatch.RetryAt: a GitHub rate limit) snoozes the job until then,
+// without spending an attempt.
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs]) error {
 	a := job.Args
 	log := w.s.log.With("delivery", a.DeliveryID, "event", a.Event, "action", a.Action, "attempt", job.Attempt)
@@ -368,9 +365,9 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 		log.Debug("delivery handled", "duration", time.Since(start))
 		return nil
 	}
-	if wait, ok := rateLimitWait(err, time.Now()); ok {
+	if wait, ok := retryWait(err, time.Now()); ok {
 		w.s.count(d.Event, "snoozed")
-		log.Warn("GitHub rate limit; waiting for the reset", "wait", wait.Round(time.Second), "err", err)
+		log.Warn("rate limited; waiting before running again", "wait", wait.Round(time.Second), "err", err)
 		return river.JobSnooze(wait)
 	}
 	if dispatch.IsPermanent(err) {
@@ -396,23 +393,17 @@ func (s *Store) count(event, outcome string) {
 	}
 }
 
-// rateLimitWait returns how long to wait when err (anywhere in its chain) is
-// a GitHub primary or secondary rate limit.
-func rateLimitWait(err error, now time.Time) (time.Duration, bool) {
-	var rl *github.RateLimitError
-	if errors.As(err, &rl) {
-		// A second past the reset: GitHub's clock and ours differ a little.
-		return max(rl.Rate.Reset.Time.Sub(now)+time.Second, time.Second), true
+// retryWait returns how long to wait when err asks to be tried again
+// later (dispatch.RetryAt): a GitHub rate limit, classified by
+// ghclient.Wrap, that resets at a known time.
+func retryWait(err error, now time.Time) (time.Duration, bool) {
+	at, ok := dispatch.RetryAt(err)
+	if !ok {
+		return 0, false
 	}
-	var abuse *github.AbuseRateLimitError
-	if errors.As(err, &abuse) {
-		if abuse.RetryAfter != nil && *abuse.RetryAfter > 0 {
-			return *abuse.RetryAfter, true
-		}
-		// GitHub's advice without Retry-After: wait at least a minute.
-		return time.Minute, true
-	}
-	return 0, false
+	// A second past the time asked for: GitHub's clock and ours differ a
+	// little.
+	return max(at.Sub(now)+time.Second, time.Second), true
 }
 
 // errorHandler marks a delivery failed once it has used

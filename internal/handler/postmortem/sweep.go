@@ -1,0 +1,194 @@
+package postmortem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/tasuki-sre/tasuki/internal/handler"
+	"github.com/tasuki-sre/tasuki/internal/intent"
+	"github.com/tasuki-sre/tasuki/internal/marker"
+	core "github.com/tasuki-sre/tasuki/internal/postmortem"
+)
+
+// AppLister gives the App's own (JWT) client, which lists installations
+// (*ghclient.Clients provides it). Installation clients come from
+// Base.Clients.
+type AppLister interface {
+	App() *github.Client
+}
+
+// SweepInterval is how often the App runs the postmortem sweep (the
+// store's periodic job named "postmortem-sweep").
+const SweepInterval = 24 * time.Hour
+
+// SweepInstallations sweeps every repository of every installation that has
+// open postmortems. A failing installation or repository is logged and
+// the others still swept; the errors are returned joined so the job retries.
+func (p *Handler) SweepInstallations(ctx context.Context, apps AppLister) error {
+	log := p.Logger().With("job", "postmortem-sweep")
+	ac := apps.App()
+	var errs []error
+	opt := &github.ListOptions{PerPage: 100}
+	for {
+		insts, resp, err := ac.Apps.ListInstallations(ctx, opt)
+		if err != nil {
+			return fmt.Errorf("list installations: %w", err)
+		}
+		for _, in := range insts {
+			if err := p.sweepInstallation(ctx, log, in.GetID()); err != nil {
+				log.ErrorContext(ctx, "sweep failed", "installation", in.GetID(), "err", err)
+				errs = append(errs, err)
+			}
+		}
+		if resp == nil || resp.NextPage == 0 {
+			break
+		}
+		opt.Page = resp.NextPage
+	}
+	return errors.Join(errs...)
+}
+
+func (p *Handler) sweepInstallation(ctx context.Context, log *slog.Logger, id int64) error {
+	c, err := p.Clients.Client(ctx, id)
+	if err != nil {
+		return fmt.Errorf("client for installation %d: %w", id, err)
+	}
+	var errs []error
+	opt := &github.ListOptions{PerPage: 100}
+	for {
+		repos, resp, err := c.Apps.ListRepos(ctx, opt)
+		if err != nil {
+			return fmt.Errorf("list repositories of installation %d: %w", id, err)
+		}
+		for _, r := range repos.Repositories {
+			if r.GetArchived() || !r.GetHasIssues() && r.HasIssues != nil {
+				continue
+			}
+			if err := p.sweepRepo(ctx, log.With("installation", id), c, r.GetOwner().GetLogin(), r.GetName()); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if resp == nil || resp.NextPage == 0 {
+			break
+		}
+		opt.Page = resp.NextPage
+	}
+	return errors.Join(errs...)
+}
+
+// Sweep runs the daily sweep on one repository with the client of
+// installation 0 (the Action's GITHUB_TOKEN client): overdue postmortems get
+// one reminder per due date, complete ones are labelled and closed once.
+func (p *Handler) Sweep(ctx context.Context, owner, repo string) error {
+	c, err := p.Clients.Client(ctx, 0)
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	return p.sweepRepo(ctx, p.Logger().With("job", "postmortem-sweep"), c, owner, repo)
+}
+
+func (p *Handler) sweepRepo(ctx context.Context, log *slog.Logger, c *github.Client, owner, repo string) error {
+	log = log.With("repo", owner+"/"+repo)
+	// The configured label selects the postmortems, so the config is read
+	// first.
+	pc := p.loadConfig(ctx, log, c, owner, repo).Postmortem
+	opt := &github.IssueListByRepoOptions{State: "open", Labels: []string{pc.Label}, ListOptions: github.ListOptions{PerPage: 100}}
+	now := p.Clock()
+	var errs []error
+	for {
+		iss, resp, err := c.Issues.ListByRepo(ctx, owner, repo, opt)
+		if err != nil {
+			return fmt.Errorf("list open postmortems of %s/%s: %w", owner, repo, err)
+		}
+		for _, is := range iss {
+			if is.IsPullRequest() {
+				continue
+			}
+			if err := p.sweepOne(ctx, log.With("issue", is.GetNumber()), c, pc, owner, repo, is, now); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if resp == nil || resp.NextPage == 0 {
+			break
+		}
+		opt.Page = resp.NextPage
+	}
+	return errors.Join(errs...)
+}
+
+func (p *Handler) sweepOne(ctx context.Context, log *slog.Logger, c *github.Client, pc core.Config, owner, repo string, is *github.Issue, now time.Time) error {
+	key := "postmortem-sweep:" + owner + "/" + repo + "#" + strconv.Itoa(is.GetNumber())
+	return p.Locker.WithLock(ctx, key, func(ctx context.Context) error {
+		st := core.State{Owner: owner, Repo: repo, Number: is.GetNumber(), Body: is.GetBody(),
+			Labels: labelNames(is.Labels), Open: is.GetState() == "open", Assignees: logins(is.Assignees)}
+		closed, err := p.linkedClosed(ctx, c, owner, repo, st.Body)
+		if err != nil {
+			return err
+		}
+		st.Closed = closed
+		// Decide first without markers: most days there is nothing to do,
+		// and then the comments need not be read.
+		if len(core.Decide(st, now, pc)) == 0 {
+			return nil
+		}
+		w := p.Writer(c)
+		cs, err := w.TrustedComments(ctx, owner, repo, is.GetNumber())
+		if err != nil {
+			return err
+		}
+		for _, cm := range cs {
+			st.Markers = append(st.Markers, marker.Find(cm.GetBody())...)
+		}
+		intents := core.Decide(st, now, pc)
+		if err := w.Execute(ctx, owner, repo, intents); err != nil {
+			return err
+		}
+		for _, in := range intents {
+			switch in.Kind {
+			case intent.EnsureComment:
+				log.InfoContext(ctx, "postmortem sweep commented", "kind", in.Marker.Kind)
+			case intent.Close:
+				log.InfoContext(ctx, "postmortem complete")
+			}
+		}
+		return nil
+	})
+}
+
+// linkedClosed reads the state of the issues linked from action items that
+// are not checked, stopping at the first open one (then the postmortem
+// cannot be complete, and the rest need not be read).
+func (p *Handler) linkedClosed(ctx context.Context, c *github.Client, owner, repo, body string) (map[string]bool, error) {
+	closed := map[string]bool{}
+	for _, it := range core.ParseActionItems(body) {
+		if it.Checked {
+			continue
+		}
+		if it.Issue.Number == 0 {
+			return closed, nil
+		}
+		o, r := it.Issue.Owner, it.Issue.Repo
+		if o == "" {
+			o, r = owner, repo
+		}
+		is, _, err := c.Issues.Get(ctx, o, r, it.Issue.Number)
+		if err != nil {
+			if handler.IsStatus(err, http.StatusNotFound) || handler.IsStatus(err, http.StatusGone) {
+				return closed, nil // an unreadable issue is not done
+			}
+			return nil, fmt.Errorf("get linked issue %s: %w", it.Issue, err)
+		}
+		if is.GetState() != "closed" {
+			return closed, nil
+		}
+		closed[it.Issue.String()] = true
+	}
+	return closed, nil
+}
