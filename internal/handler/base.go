@@ -44,11 +44,6 @@ type ConfigLoader interface {
 // its own "ghwrite:" keys, around every find-by-marker-else-create.
 type Locker = ghwrite.Locker
 
-// Memo is ghwrite.Memo, the one memo interface: the writer is what
-// remembers artefact IDs (comment IDs, postmortem numbers) to spare API
-// calls. The name stays here for the store's compile-time check.
-type Memo = ghwrite.Memo
-
 // Base holds the dependencies every feature handler shares.
 type Base struct {
 	Clients  ClientSource

@@ -15,7 +15,7 @@
 // A handler error marked dispatch.Permanent fails the delivery at once.
 //
 // The store also provides the cross-replica lock (handler.Locker) and the
-// small key/value memo (handler.Memo) the feature handlers use.
+// small key/value memo (ghwrite.Memo) the feature handlers use.
 //
 // SQLite serves one process running workers (other processes, like the CLI,
 // may read, enqueue and retry); several replicas need PostgreSQL. On SQLite,

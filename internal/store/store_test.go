@@ -21,7 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tasuki-sre/tasuki/internal/dispatch"
-	"github.com/tasuki-sre/tasuki/internal/handler"
+	"github.com/tasuki-sre/tasuki/internal/ghwrite"
 	"github.com/tasuki-sre/tasuki/internal/metrics"
 	"github.com/tasuki-sre/tasuki/internal/pgtest"
 	"github.com/tasuki-sre/tasuki/internal/store"
@@ -1028,10 +1028,11 @@ func TestInMemorySQLite(t *testing.T) {
 	}
 }
 
-// The Store is the handlers' Locker and Memo, and the Router its Dispatcher.
+// The Store is the writer's (and handlers') Locker and Memo, and the Router
+// its Dispatcher.
 var (
-	_ handler.Locker   = (*store.Store)(nil)
-	_ handler.Memo     = (*store.Store)(nil)
+	_ ghwrite.Locker   = (*store.Store)(nil)
+	_ ghwrite.Memo     = (*store.Store)(nil)
 	_ store.Dispatcher = (*dispatch.Router)(nil)
 )
 
