@@ -2,14 +2,10 @@ package githubtest
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/go-github/v60/github"
-
-	"github.com/tasuki-sre/tasuki/internal/testenv"
 )
 
 // BenchmarkParseSpec measures loading the embedded description (twice: for
@@ -25,10 +21,7 @@ func BenchmarkParseSpec(b *testing.B) {
 // BenchmarkParseFullSpec measures loading GitHub's full description with
 // kin-openapi, which the cut spares every test binary.
 func BenchmarkParseFullSpec(b *testing.B) {
-	raw, err := os.ReadFile(filepath.Join(testenv.Fixtures(b, "github-openapi"), "api.github.com.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	raw := fullSpec(b)
 	for b.Loop() {
 		if _, err := openapi3.NewLoader().LoadFromData(raw); err != nil {
 			b.Fatal(err)

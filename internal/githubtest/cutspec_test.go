@@ -2,11 +2,13 @@ package githubtest
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -28,11 +30,7 @@ var updateCut = flag.Bool("update-cutspec", false, "regenerate cutspec.json from
 // refer to, transitively. Prose, examples and extensions are dropped.
 // Regenerate with -update-cutspec.
 func TestCutSpec(t *testing.T) {
-	file := filepath.Join(testenv.Fixtures(t, "github-openapi"), "api.github.com.json")
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := fullSpec(t)
 	routes := implementedRoutes()
 	got, err := cutSpec(raw, routes)
 	if err != nil {
@@ -317,4 +315,24 @@ func unresolved(op *openapi3.Operation) []string {
 		}
 	}
 	return out
+}
+
+// fullSpec returns GitHub's whole REST description, kept gzipped among the
+// test fixtures (13 MB as JSON).
+func fullSpec(tb testing.TB) []byte {
+	tb.Helper()
+	f, err := os.Open(filepath.Join(testenv.Fixtures(tb, "github-openapi"), "api.github.com.json.gz"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		tb.Fatalf("read the description: %v", err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		tb.Fatalf("read the description: %v", err)
+	}
+	return raw
 }

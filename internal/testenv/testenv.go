@@ -41,13 +41,15 @@ func ModuleRoot() string {
 	return root
 }
 
-// Fixtures returns the path of ../shared/fixtures/<sub> beside the checkout,
-// or $TASUKI_FIXTURES/<sub> when set.
+// Fixtures returns the path of testdata/fixtures/<sub> in the repository
+// (real webhook payloads, real plans and GitHub's REST description, with
+// their sources and licences in testdata/fixtures/SOURCES.md), or
+// $TASUKI_FIXTURES/<sub> when set.
 func Fixtures(t testing.TB, sub string) string {
 	t.Helper()
 	base := os.Getenv("TASUKI_FIXTURES")
 	if base == "" {
-		base = filepath.Join(ModuleRoot(), "..", "shared", "fixtures")
+		base = filepath.Join(ModuleRoot(), "testdata", "fixtures")
 	}
 	p := filepath.Join(base, sub)
 	if _, err := os.Stat(p); err != nil {
