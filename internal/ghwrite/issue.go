@@ -172,20 +172,13 @@ func (w *Writer) RemoveLabel(ctx context.Context, owner, repo string, number int
 }
 
 func (w *Writer) hasLabel(ctx context.Context, owner, repo string, number int, label string) (bool, error) {
-	opts := &github.ListOptions{PerPage: 100}
-	for {
-		ls, resp, err := w.c.Issues.ListLabelsByIssue(ctx, owner, repo, number, opts)
+	for l, err := range w.issueLabels(ctx, owner, repo, number) {
 		if err != nil {
 			return false, fmt.Errorf("remove label %s from %s/%s#%d: list labels: %w", label, owner, repo, number, err)
 		}
-		for _, l := range ls {
-			if strings.EqualFold(l.GetName(), label) {
-				return true, nil
-			}
+		if strings.EqualFold(l.GetName(), label) {
+			return true, nil
 		}
-		if resp.NextPage == 0 {
-			return false, nil
-		}
-		opts.Page = resp.NextPage
 	}
+	return false, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/tasuki-sre/tasuki/internal/ghread"
 	"github.com/tasuki-sre/tasuki/internal/intent"
 	"github.com/tasuki-sre/tasuki/internal/marker"
 )
@@ -93,26 +94,28 @@ func (w *Writer) existingPull(ctx context.Context, owner, repo string, m marker.
 	return pr, foreign, err
 }
 
+// maxHeadPulls bounds the open pull requests read from one head branch.
+const maxHeadPulls = 1000
+
 func (w *Writer) findPull(ctx context.Context, owner, repo string, m marker.Marker, head string) (pr, foreign *github.PullRequest, err error) {
 	if head != "" {
-		opts := &github.PullRequestListOptions{State: "open", Head: owner + ":" + head, ListOptions: github.ListOptions{PerPage: 100}}
-		for {
-			list, resp, err := w.c.PullRequests.List(ctx, owner, repo, opts)
+		// One branch has at most a few open PRs; more than maxHeadPulls
+		// fails rather than open another.
+		opts := &github.PullRequestListOptions{State: "open", Head: owner + ":" + head}
+		list := func(lo *github.ListOptions) ([]*github.PullRequest, *github.Response, error) {
+			opts.ListOptions = *lo
+			return w.c.PullRequests.List(ctx, owner, repo, opts)
+		}
+		for pr, err := range ghread.Items(ctx, list, maxHeadPulls) {
 			if err != nil {
 				return nil, nil, err
 			}
-			for _, pr := range list {
-				if w.ourPull(pr, m) {
-					return pr, nil, nil
-				}
-				if pr.GetHead().GetRef() == head && foreign == nil {
-					foreign = pr
-				}
+			if w.ourPull(pr, m) {
+				return pr, nil, nil
 			}
-			if resp.NextPage == 0 {
-				break
+			if pr.GetHead().GetRef() == head && foreign == nil {
+				foreign = pr
 			}
-			opts.Page = resp.NextPage
 		}
 	}
 	// The PR may come from another branch (one an older tasuki named

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/tasuki-sre/tasuki/internal/ghread"
 	"github.com/tasuki-sre/tasuki/internal/intent"
 	"github.com/tasuki-sre/tasuki/internal/marker"
 )
@@ -166,24 +168,29 @@ func (w *Writer) TrustedComments(ctx context.Context, owner, repo string, number
 	return cs, nil
 }
 
+// maxComments bounds the comments read on one issue or PR.
+const maxComments = 3000
+
+// trustedComments fails on a thread longer than maxComments rather than
+// act on part of it: the listing is oldest first, so the part misses the
+// newest comments, and a marker not found there would be posted again on
+// every event (or every sweep).
 func (w *Writer) trustedComments(ctx context.Context, owner, repo string, number int) ([]*github.IssueComment, error) {
-	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	opts := &github.IssueListCommentsOptions{}
+	list := func(lo *github.ListOptions) ([]*github.IssueComment, *github.Response, error) {
+		opts.ListOptions = *lo
+		return w.c.Issues.ListComments(ctx, owner, repo, number, opts)
+	}
 	var out []*github.IssueComment
-	for {
-		cs, resp, err := w.c.Issues.ListComments(ctx, owner, repo, number, opts)
+	for c, err := range ghread.Items(ctx, list, maxComments) {
 		if err != nil {
 			return nil, err
 		}
-		for _, c := range cs {
-			if w.id.Trusts(c.GetUser()) {
-				out = append(out, c)
-			}
+		if w.id.Trusts(c.GetUser()) {
+			out = append(out, c)
 		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
 	}
+	return out, nil
 }
 
 // existingComment finds tasuki's comment carrying m on number: by the
@@ -382,6 +389,12 @@ func (w *Writer) findIssue(ctx context.Context, owner, repo string, m marker.Mar
 	for _, opts := range listings {
 		opts.State, opts.Sort, opts.Direction, opts.PerPage = "all", "created", "desc", 100
 		is, err := w.listIssue(ctx, owner, repo, m, &opts)
+		if errors.Is(err, ghread.ErrTruncated) && !lookup.NoSearch {
+			// The listing is newest first; an older issue is left to the
+			// next listing or the search.
+			w.log.WarnContext(ctx, "issue listing truncated, searching on", "repo", owner+"/"+repo, "marker", m.Kind, "err", err)
+			continue
+		}
 		if err != nil || is != nil {
 			return is, err
 		}
@@ -402,24 +415,26 @@ func (w *Writer) findIssue(ctx context.Context, owner, repo string, m marker.Mar
 	return nil, nil
 }
 
+// maxListedIssues bounds the issues one listing of findIssue reads.
+const maxListedIssues = 3000
+
 // listIssue pages through the issues opts selects for tasuki's issue
-// carrying m.
+// carrying m. Past maxListedIssues it returns an error wrapping
+// ghread.ErrTruncated.
 func (w *Writer) listIssue(ctx context.Context, owner, repo string, m marker.Marker, opts *github.IssueListByRepoOptions) (*github.Issue, error) {
-	for {
-		list, resp, err := w.c.Issues.ListByRepo(ctx, owner, repo, opts)
+	list := func(lo *github.ListOptions) ([]*github.Issue, *github.Response, error) {
+		opts.ListOptions = *lo
+		return w.c.Issues.ListByRepo(ctx, owner, repo, opts)
+	}
+	for is, err := range ghread.Items(ctx, list, maxListedIssues) {
 		if err != nil {
 			return nil, err
 		}
-		for _, is := range list {
-			if w.ours(is, m) {
-				return is, nil
-			}
+		if w.ours(is, m) {
+			return is, nil
 		}
-		if resp.NextPage == 0 {
-			return nil, nil
-		}
-		opts.Page = resp.NextPage
 	}
+	return nil, nil
 }
 
 // searchPhrase is the marker's text without the comment delimiters and the
@@ -588,42 +603,58 @@ func sameCheckRun(c *github.CheckRun, status, conclusion string, o *github.Check
 		(details == "" || c.GetDetailsURL() == details)
 }
 
+// maxCheckRuns bounds the check runs of one name read on one commit.
+const maxCheckRuns = 1000
+
+// findCheckRun returns nil, and logs, when the commit has more than
+// maxCheckRuns runs of the name and none of the newest is tasuki's: the run
+// then created is the newest, found first next time.
 func (w *Writer) findCheckRun(ctx context.Context, owner, repo string, run CheckRun) (*github.CheckRun, error) {
-	opts := &github.ListCheckRunsOptions{CheckName: github.String(run.Name), Filter: github.String("all"), ListOptions: github.ListOptions{PerPage: 100}}
-	for {
+	opts := &github.ListCheckRunsOptions{CheckName: github.String(run.Name), Filter: github.String("all")}
+	list := func(lo *github.ListOptions) ([]*github.CheckRun, *github.Response, error) {
+		opts.ListOptions = *lo
 		res, resp, err := w.c.Checks.ListCheckRunsForRef(ctx, owner, repo, run.HeadSHA, opts)
+		if res == nil {
+			return nil, resp, err
+		}
+		return res.CheckRuns, resp, err
+	}
+	for c, err := range ghread.Items(ctx, list, maxCheckRuns) { // newest first
+		if errors.Is(err, ghread.ErrTruncated) {
+			w.log.WarnContext(ctx, "check run listing truncated", "repo", owner+"/"+repo, "check", run.Name, "err", err)
+			return nil, nil
+		}
 		if err != nil {
 			return nil, err
 		}
-		for _, c := range res.CheckRuns { // newest first
-			if c.GetName() == run.Name && c.GetExternalID() == run.ExternalID && w.trusted(c) {
-				return c, nil
-			}
+		if c.GetName() == run.Name && c.GetExternalID() == run.ExternalID && w.trusted(c) {
+			return c, nil
 		}
-		if resp.NextPage == 0 {
-			return nil, nil
-		}
-		opts.Page = resp.NextPage
 	}
+	return nil, nil
+}
+
+// maxLabels bounds the labels read on one issue or PR; GitHub allows 100.
+const maxLabels = 1000
+
+// issueLabels lists the labels on issue or PR number, failing past
+// maxLabels: a partial list could hide the label asked about.
+func (w *Writer) issueLabels(ctx context.Context, owner, repo string, number int) iter.Seq2[*github.Label, error] {
+	list := func(lo *github.ListOptions) ([]*github.Label, *github.Response, error) {
+		return w.c.Issues.ListLabelsByIssue(ctx, owner, repo, number, lo)
+	}
+	return ghread.Items(ctx, list, maxLabels)
 }
 
 // AddLabels adds to issue or PR number those of labels it lacks; it writes
 // nothing when all are present.
 func (w *Writer) AddLabels(ctx context.Context, owner, repo string, number int, labels ...string) error {
 	have := map[string]bool{}
-	opts := &github.ListOptions{PerPage: 100}
-	for {
-		ls, resp, err := w.c.Issues.ListLabelsByIssue(ctx, owner, repo, number, opts)
+	for l, err := range w.issueLabels(ctx, owner, repo, number) {
 		if err != nil {
 			return fmt.Errorf("add labels to %s/%s#%d: list labels: %w", owner, repo, number, err)
 		}
-		for _, l := range ls {
-			have[strings.ToLower(l.GetName())] = true
-		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+		have[strings.ToLower(l.GetName())] = true
 	}
 	var missing []string
 	for _, l := range labels {

@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/tasuki-sre/tasuki/internal/ghread"
 	"github.com/tasuki-sre/tasuki/internal/ownership"
 )
 
@@ -158,26 +160,36 @@ func (o *Ownership) readFacts(ctx context.Context, c *github.Client, owner, repo
 	return f, nil
 }
 
+// MaxTeamMembers bounds the members TeamMembers reads.
+const MaxTeamMembers = 3000
+
 // TeamMembers returns the logins of the members of org/teamSlug (including
-// members of child teams, as GitHub lists them), sorted.
+// members of child teams, as GitHub lists them), sorted. A team larger
+// than MaxTeamMembers gives the first MaxTeamMembers and a logged warning:
+// the members are people to notify or assign, not to trust.
 func (o *Ownership) TeamMembers(ctx context.Context, c *github.Client, org, teamSlug string) ([]string, error) {
-	opts := &github.TeamListTeamMembersOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	opts := &github.TeamListTeamMembersOptions{}
+	list := func(lo *github.ListOptions) ([]*github.User, *github.Response, error) {
+		opts.ListOptions = *lo
+		return c.Teams.ListTeamMembersBySlug(ctx, org, teamSlug, opts)
+	}
 	var logins []string
-	for {
-		users, resp, err := c.Teams.ListTeamMembersBySlug(ctx, org, teamSlug, opts)
+	for u, err := range ghread.Items(ctx, list, MaxTeamMembers) {
+		if errors.Is(err, ghread.ErrTruncated) {
+			log := o.log
+			if log == nil {
+				log = slog.Default()
+			}
+			log.WarnContext(ctx, "team member listing truncated", "team", org+"/"+teamSlug, "err", err)
+			break
+		}
 		if err != nil {
 			if IsStatus(err, http.StatusNotFound) {
 				return nil, fmt.Errorf("list members of team %s/%s: team not found or not visible to tasuki (it needs the members:read permission): %w", org, teamSlug, err)
 			}
 			return nil, fmt.Errorf("list members of team %s/%s: %w", org, teamSlug, err)
 		}
-		for _, u := range users {
-			logins = append(logins, u.GetLogin())
-		}
-		if resp == nil || resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+		logins = append(logins, u.GetLogin())
 	}
 	slices.Sort(logins)
 	return slices.Compact(logins), nil

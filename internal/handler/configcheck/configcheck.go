@@ -7,6 +7,7 @@ package configcheck
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/tasuki-sre/tasuki/internal/config"
 	"github.com/tasuki-sre/tasuki/internal/dispatch"
+	"github.com/tasuki-sre/tasuki/internal/ghread"
 	"github.com/tasuki-sre/tasuki/internal/ghwrite"
 	"github.com/tasuki-sre/tasuki/internal/handler"
 )
@@ -168,25 +170,29 @@ func (h *Handler) pullRequest(ctx context.Context, d dispatch.Delivery, ev *gith
 	return h.checkWith(ctx, log, c, owner, name, pr.GetHead().GetSHA())
 }
 
+// maxPRFiles is the most files GitHub lists for one pull request.
+const maxPRFiles = 3000
+
 // prChangesFile reports whether pull request number adds, changes, renames
-// or removes path.
+// or removes path. A listing cut at maxPRFiles counts as a change: checking
+// the config needlessly costs one check run, missing a change costs a
+// broken config.
 func prChangesFile(ctx context.Context, c *github.Client, owner, repo string, number int, path string) (bool, error) {
-	opts := &github.ListOptions{PerPage: 100}
-	for {
-		files, resp, err := c.PullRequests.ListFiles(ctx, owner, repo, number, opts)
+	list := func(lo *github.ListOptions) ([]*github.CommitFile, *github.Response, error) {
+		return c.PullRequests.ListFiles(ctx, owner, repo, number, lo)
+	}
+	for f, err := range ghread.Items(ctx, list, maxPRFiles) {
+		if errors.Is(err, ghread.ErrTruncated) {
+			return true, nil
+		}
 		if err != nil {
 			return false, fmt.Errorf("list files of %s/%s#%d: %w", owner, repo, number, err)
 		}
-		for _, f := range files {
-			if f.GetFilename() == path || f.GetPreviousFilename() == path {
-				return true, nil
-			}
+		if f.GetFilename() == path || f.GetPreviousFilename() == path {
+			return true, nil
 		}
-		if resp == nil || resp.NextPage == 0 {
-			return false, nil
-		}
-		opts.Page = resp.NextPage
 	}
+	return false, nil
 }
 
 func (h *Handler) client(ctx context.Context, d dispatch.Delivery, instID int64) (*github.Client, error) {

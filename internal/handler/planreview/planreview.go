@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/tasuki-sre/tasuki/internal/config"
+	"github.com/tasuki-sre/tasuki/internal/ghread"
 	"github.com/tasuki-sre/tasuki/internal/ghwrite"
 	"github.com/tasuki-sre/tasuki/internal/handler"
 	"github.com/tasuki-sre/tasuki/internal/marker"
@@ -401,11 +402,19 @@ func (r *Review) approvalFacts(ctx context.Context, c *github.Client, owner, rep
 	return af, nil
 }
 
+// Bounds of the reads that decide who may approve a plan. Past one, the
+// read fails: approving on part of the reviews or pushers could count an
+// approval that a later review withdrew, or a pusher's own.
+const (
+	maxPRCommits = 250  // GitHub lists no more for one pull request
+	maxPRReviews = 3000 // reviews of one pull request
+	maxPRFiles   = 3000 // GitHub lists no more for one pull request
+)
+
 // prPushers lists the logins that authored or committed the pull request's
 // commits. GitHub lists at most 250 commits per pull request; a larger pull
 // request is rare and its earlier pushers usually push again.
 func prPushers(ctx context.Context, c *github.Client, owner, repo string, number int) ([]string, error) {
-	opts := &github.ListOptions{PerPage: 100}
 	seen := map[string]bool{}
 	var out []string
 	add := func(u *github.User) {
@@ -416,43 +425,36 @@ func prPushers(ctx context.Context, c *github.Client, owner, repo string, number
 		seen[strings.ToLower(l)] = true
 		out = append(out, l)
 	}
-	for {
-		cs, resp, err := c.PullRequests.ListCommits(ctx, owner, repo, number, opts)
+	list := func(lo *github.ListOptions) ([]*github.RepositoryCommit, *github.Response, error) {
+		return c.PullRequests.ListCommits(ctx, owner, repo, number, lo)
+	}
+	for rc, err := range ghread.Items(ctx, list, maxPRCommits) {
 		if err != nil {
 			return nil, fmt.Errorf("list commits of %s/%s#%d: %w", owner, repo, number, err)
 		}
-		for _, rc := range cs {
-			add(rc.GetAuthor())
-			add(rc.GetCommitter())
-		}
-		if resp == nil || resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
+		add(rc.GetAuthor())
+		add(rc.GetCommitter())
 	}
+	return out, nil
 }
 
 func prReviews(ctx context.Context, c *github.Client, owner, repo string, number int) ([]review.Review, error) {
-	opts := &github.ListOptions{PerPage: 100}
+	list := func(lo *github.ListOptions) ([]*github.PullRequestReview, *github.Response, error) {
+		return c.PullRequests.ListReviews(ctx, owner, repo, number, lo)
+	}
 	var out []review.Review
-	for {
-		rs, resp, err := c.PullRequests.ListReviews(ctx, owner, repo, number, opts)
+	for rv, err := range ghread.Items(ctx, list, maxPRReviews) {
 		if err != nil {
 			return nil, fmt.Errorf("list reviews of %s/%s#%d: %w", owner, repo, number, err)
 		}
-		for _, rv := range rs {
-			out = append(out, review.Review{
-				User:        rv.GetUser().GetLogin(),
-				State:       rv.GetState(),
-				CommitID:    rv.GetCommitID(),
-				SubmittedAt: rv.GetSubmittedAt().Time,
-			})
-		}
-		if resp == nil || resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
+		out = append(out, review.Review{
+			User:        rv.GetUser().GetLogin(),
+			State:       rv.GetState(),
+			CommitID:    rv.GetCommitID(),
+			SubmittedAt: rv.GetSubmittedAt().Time,
+		})
 	}
+	return out, nil
 }
 
 // eligibility works out who counts as an approver under cfg: the listed
@@ -563,24 +565,20 @@ func terraformFile(p string) bool {
 // terraformPaths lists the pull request's changed Terraform files (GitHub
 // lists at most 3000 files per pull request).
 func terraformPaths(ctx context.Context, c *github.Client, owner, repo string, number int) ([]string, error) {
-	opts := &github.ListOptions{PerPage: 100}
+	list := func(lo *github.ListOptions) ([]*github.CommitFile, *github.Response, error) {
+		return c.PullRequests.ListFiles(ctx, owner, repo, number, lo)
+	}
 	var out []string
-	for {
-		fs, resp, err := c.PullRequests.ListFiles(ctx, owner, repo, number, opts)
+	for f, err := range ghread.Items(ctx, list, maxPRFiles) {
 		if err != nil {
 			return nil, fmt.Errorf("list files of %s/%s#%d: %w", owner, repo, number, err)
 		}
-		for _, f := range fs {
-			if terraformFile(f.GetFilename()) {
-				out = append(out, f.GetFilename())
-			}
-			if prev := f.GetPreviousFilename(); prev != "" && terraformFile(prev) {
-				out = append(out, prev)
-			}
+		if terraformFile(f.GetFilename()) {
+			out = append(out, f.GetFilename())
 		}
-		if resp == nil || resp.NextPage == 0 {
-			return out, nil
+		if prev := f.GetPreviousFilename(); prev != "" && terraformFile(prev) {
+			out = append(out, prev)
 		}
-		opts.Page = resp.NextPage
 	}
+	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/tasuki-sre/tasuki/internal/ghread"
 	"github.com/tasuki-sre/tasuki/internal/handler"
 	"github.com/tasuki-sre/tasuki/internal/intent"
 	"github.com/tasuki-sre/tasuki/internal/marker"
@@ -28,6 +29,15 @@ type AppLister interface {
 // store's periodic job named "postmortem-sweep").
 const SweepInterval = 24 * time.Hour
 
+// Bounds of the sweep's listings. Past one, the sweep covers what it read
+// and logs a warning: retrying would read the same part again, and the
+// rest is no less swept for failing the part.
+const (
+	maxInstallations = 10000 // of the App
+	maxRepos         = 10000 // of one installation
+	maxPostmortems   = 3000  // open ones in one repository
+)
+
 // SweepInstallations sweeps every repository of every installation that has
 // open postmortems. A failing installation or repository is logged and
 // the others still swept; the errors are returned joined so the job retries.
@@ -35,22 +45,21 @@ func (p *Handler) SweepInstallations(ctx context.Context, apps AppLister) error 
 	log := p.Logger().With("job", "postmortem-sweep")
 	ac := apps.App()
 	var errs []error
-	opt := &github.ListOptions{PerPage: 100}
-	for {
-		insts, resp, err := ac.Apps.ListInstallations(ctx, opt)
+	list := func(lo *github.ListOptions) ([]*github.Installation, *github.Response, error) {
+		return ac.Apps.ListInstallations(ctx, lo)
+	}
+	for in, err := range ghread.Items(ctx, list, maxInstallations) {
+		if errors.Is(err, ghread.ErrTruncated) {
+			log.WarnContext(ctx, "installation listing truncated, swept those read", "err", err)
+			break
+		}
 		if err != nil {
 			return fmt.Errorf("list installations: %w", err)
 		}
-		for _, in := range insts {
-			if err := p.sweepInstallation(ctx, log, in.GetID()); err != nil {
-				log.ErrorContext(ctx, "sweep failed", "installation", in.GetID(), "err", err)
-				errs = append(errs, err)
-			}
+		if err := p.sweepInstallation(ctx, log, in.GetID()); err != nil {
+			log.ErrorContext(ctx, "sweep failed", "installation", in.GetID(), "err", err)
+			errs = append(errs, err)
 		}
-		if resp == nil || resp.NextPage == 0 {
-			break
-		}
-		opt.Page = resp.NextPage
 	}
 	return errors.Join(errs...)
 }
@@ -61,24 +70,27 @@ func (p *Handler) sweepInstallation(ctx context.Context, log *slog.Logger, id in
 		return fmt.Errorf("client for installation %d: %w", id, err)
 	}
 	var errs []error
-	opt := &github.ListOptions{PerPage: 100}
-	for {
-		repos, resp, err := c.Apps.ListRepos(ctx, opt)
+	list := func(lo *github.ListOptions) ([]*github.Repository, *github.Response, error) {
+		repos, resp, err := c.Apps.ListRepos(ctx, lo)
+		if repos == nil {
+			return nil, resp, err
+		}
+		return repos.Repositories, resp, err
+	}
+	for r, err := range ghread.Items(ctx, list, maxRepos) {
+		if errors.Is(err, ghread.ErrTruncated) {
+			log.WarnContext(ctx, "repository listing truncated, swept those read", "installation", id, "err", err)
+			break
+		}
 		if err != nil {
 			return fmt.Errorf("list repositories of installation %d: %w", id, err)
 		}
-		for _, r := range repos.Repositories {
-			if r.GetArchived() || !r.GetHasIssues() && r.HasIssues != nil {
-				continue
-			}
-			if err := p.sweepRepo(ctx, log.With("installation", id), c, r.GetOwner().GetLogin(), r.GetName()); err != nil {
-				errs = append(errs, err)
-			}
+		if r.GetArchived() || !r.GetHasIssues() && r.HasIssues != nil {
+			continue
 		}
-		if resp == nil || resp.NextPage == 0 {
-			break
+		if err := p.sweepRepo(ctx, log.With("installation", id), c, r.GetOwner().GetLogin(), r.GetName()); err != nil {
+			errs = append(errs, err)
 		}
-		opt.Page = resp.NextPage
 	}
 	return errors.Join(errs...)
 }
@@ -99,26 +111,27 @@ func (p *Handler) sweepRepo(ctx context.Context, log *slog.Logger, c *github.Cli
 	// The configured label selects the postmortems, so the config is read
 	// first.
 	pc := p.loadConfig(ctx, log, c, owner, repo).Postmortem
-	opt := &github.IssueListByRepoOptions{State: "open", Labels: []string{pc.Label}, ListOptions: github.ListOptions{PerPage: 100}}
+	opt := &github.IssueListByRepoOptions{State: "open", Labels: []string{pc.Label}}
+	list := func(lo *github.ListOptions) ([]*github.Issue, *github.Response, error) {
+		opt.ListOptions = *lo
+		return c.Issues.ListByRepo(ctx, owner, repo, opt)
+	}
 	now := p.Clock()
 	var errs []error
-	for {
-		iss, resp, err := c.Issues.ListByRepo(ctx, owner, repo, opt)
+	for is, err := range ghread.Items(ctx, list, maxPostmortems) {
+		if errors.Is(err, ghread.ErrTruncated) {
+			log.WarnContext(ctx, "postmortem listing truncated, swept those read", "err", err)
+			break
+		}
 		if err != nil {
 			return fmt.Errorf("list open postmortems of %s/%s: %w", owner, repo, err)
 		}
-		for _, is := range iss {
-			if is.IsPullRequest() {
-				continue
-			}
-			if err := p.sweepOne(ctx, log.With("issue", is.GetNumber()), c, pc, owner, repo, is, now); err != nil {
-				errs = append(errs, err)
-			}
+		if is.IsPullRequest() {
+			continue
 		}
-		if resp == nil || resp.NextPage == 0 {
-			break
+		if err := p.sweepOne(ctx, log.With("issue", is.GetNumber()), c, pc, owner, repo, is, now); err != nil {
+			errs = append(errs, err)
 		}
-		opt.Page = resp.NextPage
 	}
 	return errors.Join(errs...)
 }
