@@ -38,28 +38,51 @@ const (
 // that a retried job does again only what the earlier attempt did not
 // finish. It checks them all first and writes nothing if one is invalid;
 // it stops at the first write that fails (a later intent may rely on an
-// earlier one: the comment before the close).
-func (w *Writer) Execute(ctx context.Context, owner, repo string, intents []Intent) error {
+// earlier one: the comment before the close, or the check run whose
+// DetailsURL is intent.CommentURL, the page of the comment written before
+// it). It returns one Result per intent carried out.
+func (w *Writer) Execute(ctx context.Context, owner, repo string, intents []Intent) ([]Result, error) {
+	comment := false
 	for i, in := range intents {
 		if err := in.Validate(); err != nil {
-			return fmt.Errorf("execute intents on %s/%s: intent %d: %w", owner, repo, i, err)
+			return nil, fmt.Errorf("execute intents on %s/%s: intent %d: %w", owner, repo, i, err)
+		}
+		switch {
+		case in.Kind == IntentUpsertComment || in.Kind == IntentEnsureComment:
+			comment = true
+		case in.Kind == IntentCheckRun && in.CheckRun.DetailsURL == intent.CommentURL && !comment:
+			return nil, fmt.Errorf("execute intents on %s/%s: intent %d: links to a comment, but none is written before it", owner, repo, i)
 		}
 	}
+	out := make([]Result, 0, len(intents))
+	var lastComment string
 	for i, in := range intents {
-		if err := w.execute(ctx, owner, repo, in); err != nil {
-			return fmt.Errorf("execute intents on %s/%s: intent %d (%s): %w", owner, repo, i, in, err)
+		if in.Kind == IntentCheckRun && in.CheckRun.DetailsURL == intent.CommentURL {
+			in.CheckRun.DetailsURL = lastComment
 		}
+		r, err := w.execute(ctx, owner, repo, in)
+		if err != nil {
+			return out, fmt.Errorf("execute intents on %s/%s: intent %d (%s): %w", owner, repo, i, in, err)
+		}
+		if in.Kind == IntentUpsertComment || in.Kind == IntentEnsureComment {
+			lastComment = r.URL
+		}
+		out = append(out, r)
 	}
-	return nil
+	return out, nil
 }
 
-func (w *Writer) execute(ctx context.Context, owner, repo string, in Intent) error {
-	var err error
+// Result is what one carried-out intent wrote or found.
+type Result = intent.Result
+
+func (w *Writer) execute(ctx context.Context, owner, repo string, in Intent) (Result, error) {
 	switch in.Kind {
 	case IntentUpsertComment:
-		_, _, err = w.UpsertComment(ctx, owner, repo, in.Number, in.Marker, in.Body)
+		c, _, err := w.UpsertComment(ctx, owner, repo, in.Number, in.Marker, in.Body)
+		return Result{ID: c.GetID(), URL: c.GetHTMLURL()}, err
 	case IntentEnsureComment:
-		_, _, err = w.EnsureComment(ctx, owner, repo, in.Number, in.Marker, in.Body)
+		c, _, err := w.EnsureComment(ctx, owner, repo, in.Number, in.Marker, in.Body)
+		return Result{ID: c.GetID(), URL: c.GetHTMLURL()}, err
 	case IntentEnsureIssue:
 		req := &github.IssueRequest{Title: github.String(in.Issue.Title), Body: github.String(in.Issue.Body)}
 		if in.Issue.Labels != nil {
@@ -68,25 +91,29 @@ func (w *Writer) execute(ctx context.Context, owner, repo string, in Intent) err
 		if in.Issue.Assignees != nil {
 			req.Assignees = &in.Issue.Assignees
 		}
-		_, _, err = w.EnsureIssue(ctx, owner, repo, in.Marker, req, in.Lookup)
+		is, _, err := w.EnsureIssue(ctx, owner, repo, in.Marker, req, in.Lookup)
+		return Result{ID: int64(is.GetNumber()), URL: is.GetHTMLURL()}, err
 	case IntentEditIssue:
-		_, _, err = w.EditIssue(ctx, owner, repo, in.Number, in.Edit)
+		is, _, err := w.EditIssue(ctx, owner, repo, in.Number, in.Edit)
+		return Result{ID: int64(is.GetNumber()), URL: is.GetHTMLURL()}, err
 	case IntentAddLabels:
-		err = w.AddLabels(ctx, owner, repo, in.Number, in.Labels...)
+		return Result{ID: int64(in.Number)}, w.AddLabels(ctx, owner, repo, in.Number, in.Labels...)
 	case IntentRemoveLabels:
 		for _, l := range in.Labels {
-			if _, err = w.RemoveLabel(ctx, owner, repo, in.Number, l); err != nil {
-				break
+			if _, err := w.RemoveLabel(ctx, owner, repo, in.Number, l); err != nil {
+				return Result{ID: int64(in.Number)}, err
 			}
 		}
+		return Result{ID: int64(in.Number)}, nil
 	case IntentClose:
-		_, err = w.CloseIssue(ctx, owner, repo, in.Number, in.Reason)
+		_, err := w.CloseIssue(ctx, owner, repo, in.Number, in.Reason)
+		return Result{ID: int64(in.Number)}, err
 	case IntentCheckRun:
-		_, err = w.UpsertCheckRun(ctx, owner, repo, in.CheckRun)
+		cr, err := w.UpsertCheckRun(ctx, owner, repo, in.CheckRun)
+		return Result{ID: cr.GetID(), URL: cr.GetHTMLURL()}, err
 	case IntentOpenPullRequest:
-		_, _, err = w.OpenPullRequest(ctx, owner, repo, in.PullRequest)
-	default:
-		err = fmt.Errorf("unknown intent kind %q", in.Kind)
+		pr, _, err := w.OpenPullRequest(ctx, owner, repo, in.PullRequest)
+		return Result{ID: int64(pr.GetNumber()), URL: pr.GetHTMLURL()}, err
 	}
-	return err
+	return Result{}, fmt.Errorf("unknown intent kind %q", in.Kind)
 }

@@ -2,6 +2,7 @@ package ghwrite_test
 
 import (
 	"context"
+	"github.com/tasuki-sre/tasuki/internal/intent"
 	"strings"
 	"testing"
 
@@ -44,13 +45,21 @@ func TestExecute(t *testing.T) {
 	srv, w := setup(t)
 	pm := seedPostmortem(srv)
 	intents := everyKind(pm, srv.Pull("acme/api", 1).GetHead().GetSHA())
-	if err := w.Execute(ctx, "acme", "api", intents); err != nil {
+	res, err := w.Execute(ctx, "acme", "api", intents)
+	if err != nil {
 		t.Fatal(err)
 	}
+	if len(res) != len(intents) {
+		t.Fatalf("%d results for %d intents", len(res), len(intents))
+	}
 	writes := srv.WriteCount()
-	// A retried job writes nothing more.
-	if err := w.Execute(ctx, "acme", "api", intents); err != nil {
+	// A retried job writes nothing more, and finds the same artefacts.
+	again, err := w.Execute(ctx, "acme", "api", intents)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if diff := cmp.Diff(res, again); diff != "" {
+		t.Errorf("the retry found other artefacts (-first +retry):\n%s", diff)
 	}
 	if n := srv.WriteCount() - writes; n != 0 {
 		t.Errorf("the retry wrote %d times, want 0", n)
@@ -87,7 +96,7 @@ func TestExecuteRefuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, w := setup(t)
 			intents := []ghwrite.Intent{{Kind: ghwrite.IntentAddLabels, Number: 1, Labels: []string{"reviewed"}}, tt.broken}
-			err := w.Execute(ctx, "acme", "api", intents)
+			_, err := w.Execute(ctx, "acme", "api", intents)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want it to say %q", err, tt.want)
 			}
@@ -105,7 +114,7 @@ func TestExecuteStops(t *testing.T) {
 	srv, w := setup(t)
 	pm := seedPostmortem(srv)
 	srv.Inject("POST", tmplComments, 502, nil)
-	err := w.Execute(ctx, "acme", "api", []ghwrite.Intent{
+	_, err := w.Execute(ctx, "acme", "api", []ghwrite.Intent{
 		{Kind: ghwrite.IntentEnsureComment, Number: pm, Marker: marker.New("postmortem-complete", "acme/api#7"), Body: "Done."},
 		{Kind: ghwrite.IntentClose, Number: pm},
 	})
@@ -114,5 +123,33 @@ func TestExecuteStops(t *testing.T) {
 	}
 	if srv.Issue("acme/api", pm).GetState() != "open" {
 		t.Error("closed although the comment before failed")
+	}
+}
+
+// A check run whose details link is intent.CommentURL points at the comment
+// written before it in the same batch; without such a comment the batch is
+// refused before any write.
+func TestExecuteLinksCheckToComment(t *testing.T) {
+	ctx := context.Background()
+	srv, w := setup(t)
+	sha := srv.Pull("acme/api", 1).GetHead().GetSHA()
+	check := ghwrite.Intent{Kind: ghwrite.IntentCheckRun, CheckRun: ghwrite.CheckRun{Name: "tasuki/plan-review", HeadSHA: sha,
+		ExternalID: "plan-review:acme/api#1", Conclusion: "action_required", Title: "t", Summary: "s", DetailsURL: intent.CommentURL}}
+	if _, err := w.Execute(ctx, "acme", "api", []ghwrite.Intent{check}); err == nil || srv.WriteCount() != 0 {
+		t.Fatalf("a link to no comment: err %v after %d writes, want a refusal before any", err, srv.WriteCount())
+	}
+	res, err := w.Execute(ctx, "acme", "api", []ghwrite.Intent{
+		{Kind: ghwrite.IntentUpsertComment, Number: 1, Marker: marker.New("plan-review", "1"), Body: "plan"}, check})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	for _, cr := range srv.CheckRuns("acme/api") {
+		if cr.GetID() == res[1].ID {
+			got = cr.GetDetailsURL()
+		}
+	}
+	if res[0].URL == "" || got != res[0].URL {
+		t.Errorf("check run details %q, want the comment's page %q", got, res[0].URL)
 	}
 }

@@ -211,6 +211,18 @@ func (in Intent) String() string {
 }
 
 // Validate reports what an intent of its kind lacks.
+// CommentURL, as a check run's DetailsURL, links the run to the comment
+// that an earlier intent of the same batch wrote: its page is known only
+// once that comment exists.
+const CommentURL = "tasuki:comment-url"
+
+// Result is what one carried-out intent wrote or found: the artefact's ID
+// (comment, issue number, check run, pull request number) and its page.
+type Result struct {
+	ID  int64
+	URL string
+}
+
 func (in Intent) Validate() error {
 	noMarker := in.Marker == (marker.Marker{})
 	switch in.Kind {

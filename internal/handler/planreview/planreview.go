@@ -19,7 +19,6 @@ import (
 
 	"github.com/tasuki-sre/tasuki/internal/config"
 	"github.com/tasuki-sre/tasuki/internal/ghread"
-	"github.com/tasuki-sre/tasuki/internal/ghwrite"
 	"github.com/tasuki-sre/tasuki/internal/handler"
 	"github.com/tasuki-sre/tasuki/internal/marker"
 	"github.com/tasuki-sre/tasuki/internal/review"
@@ -186,25 +185,16 @@ func (r *Review) postPlan(ctx context.Context, c *github.Client, in PostPlanInpu
 		res.Conclusion = review.Conclusion(res.Verdict)
 	}
 
-	cm, _, err := w.UpsertComment(ctx, in.Owner, in.Repo, in.Number, CommentMarker(in.Number), res.Body)
-	if err != nil {
-		return res, fmt.Errorf("post plan review comment on %s/%s#%d: %w", in.Owner, in.Repo, in.Number, err)
+	pub := review.Publication{
+		PR: in.Number, Marker: CommentMarker(in.Number), HeadSHA: in.HeadSHA, ExternalID: externalID(in.Owner, in.Repo, in.Number),
+		Body: res.Body, Conclusion: res.Conclusion, Title: res.CheckTitle, Summary: res.CheckSummary, Text: res.CheckText,
 	}
-	res.CommentID, res.CommentURL = cm.GetID(), cm.GetHTMLURL()
-	cr, err := w.UpsertCheckRun(ctx, in.Owner, in.Repo, ghwrite.CheckRun{
-		Name:       CheckName,
-		HeadSHA:    in.HeadSHA,
-		ExternalID: externalID(in.Owner, in.Repo, in.Number),
-		Conclusion: res.Conclusion,
-		Title:      res.CheckTitle,
-		Summary:    res.CheckSummary,
-		Text:       res.CheckText,
-		DetailsURL: res.CommentURL,
-	})
+	done, err := w.Execute(ctx, in.Owner, in.Repo, pub.Intents())
 	if err != nil {
-		return res, fmt.Errorf("set check run %s on %s/%s@%s: %w", CheckName, in.Owner, in.Repo, in.HeadSHA, err)
+		return res, fmt.Errorf("publish plan review on %s/%s#%d@%s: %w", in.Owner, in.Repo, in.Number, in.HeadSHA, err)
 	}
-	res.CheckRunID = cr.GetID()
+	res.CommentID, res.CommentURL = done[0].ID, done[0].URL
+	res.CheckRunID = done[1].ID
 	log.InfoContext(ctx, "plan review posted", "state", res.Verdict.State, "conclusion", res.Conclusion,
 		"comment", res.CommentID, "check_run", res.CheckRunID)
 	return res, nil
@@ -273,7 +263,7 @@ func (r *Review) reevaluate(ctx context.Context, log *slog.Logger, c *github.Cli
 	}
 	res.HeadSHA = af.HeadSHA
 	meta := review.Meta{Repo: owner + "/" + repo, PR: number, HeadSHA: af.HeadSHA, PlannedSHA: facts.PlannedSHA}
-	var title, summary, text string
+	var title, summary, text, body string
 	switch {
 	case ferr != nil || !found:
 		// tasuki wrote the comment, so an unreadable block means it was
@@ -289,57 +279,45 @@ func (r *Review) reevaluate(ctx context.Context, log *slog.Logger, c *github.Cli
 		res.Verdict = review.Evaluate(s, cfg.Review, af)
 		res.Conclusion = review.Conclusion(res.Verdict)
 		title, summary, text = review.RenderCheck(s, res.Verdict, meta)
-		// The comment first: the check's details link points at it, and a
-		// green check over a comment still asking for a reviewer misleads.
-		edited, err := r.editVerdict(ctx, log, w, cm, owner, repo, number, review.RenderVerdict(facts, res.Verdict, af.HeadSHA))
-		if err != nil {
-			return res, err
-		}
-		res.CommentEdited = edited
+		body = newVerdictBody(ctx, log, cm, review.RenderVerdict(facts, res.Verdict, af.HeadSHA))
 	}
 	res.CheckTitle = title
-	cr, err := w.UpsertCheckRun(ctx, owner, repo, ghwrite.CheckRun{
-		Name:       CheckName,
-		HeadSHA:    af.HeadSHA,
-		ExternalID: externalID(owner, repo, number),
-		Conclusion: res.Conclusion,
-		Title:      title,
-		Summary:    summary,
-		Text:       text,
-		DetailsURL: cm.GetHTMLURL(),
-	})
-	if err != nil {
-		return res, fmt.Errorf("set check run %s on %s/%s@%s: %w", CheckName, owner, repo, af.HeadSHA, err)
+	pub := review.Publication{
+		PR: number, Marker: CommentMarker(number), HeadSHA: af.HeadSHA, ExternalID: externalID(owner, repo, number),
+		Body: body, CommentURL: cm.GetHTMLURL(), Conclusion: res.Conclusion, Title: title, Summary: summary, Text: text,
 	}
-	res.CheckRunID = cr.GetID()
+	done, err := w.Execute(ctx, owner, repo, pub.Intents())
+	if err != nil {
+		return res, fmt.Errorf("publish plan review on %s/%s#%d@%s: %w", owner, repo, number, af.HeadSHA, err)
+	}
+	res.CommentEdited = body != ""
+	res.CheckRunID = done[len(done)-1].ID
 	log.InfoContext(ctx, "plan review re-evaluated", "state", res.Verdict.State, "conclusion", res.Conclusion,
 		"approvals", res.Verdict.Approvals, "required", res.Verdict.Required)
 	return res, nil
 }
 
-// editVerdict replaces the verdict section of tasuki's comment cm with sec.
-// A comment without a section (an unreadable plan's, or one posted before
-// sections existed) is left alone, as is one whose section already says
-// sec: no PATCH for an unchanged verdict.
-func (r *Review) editVerdict(ctx context.Context, log *slog.Logger, w planWriter, cm *github.IssueComment, owner, repo string, number int, sec string) (bool, error) {
+// newVerdictBody returns tasuki's comment cm with its verdict section
+// replaced by sec, or "" when the comment is to be left alone: one without
+// a section (an unreadable plan's, or one posted before sections existed),
+// one whose section already says sec (no PATCH for an unchanged verdict),
+// or one that would grow past GitHub's limit.
+func newVerdictBody(ctx context.Context, log *slog.Logger, cm *github.IssueComment, sec string) string {
 	body, ok := review.ReplaceVerdict(cm.GetBody(), sec)
 	switch {
 	case !ok:
 		log.DebugContext(ctx, "plan review comment has no verdict section; left as is", "comment", cm.GetID())
-		return false, nil
+		return ""
 	case body == cm.GetBody():
-		return false, nil
+		return ""
 	case len(body) > review.CommentLimit:
 		// RenderComment leaves room for the largest section, so only a
 		// comment edited by hand gets here; cutting it would lose the facts.
 		log.WarnContext(ctx, "plan review comment would exceed GitHub's size limit; verdict not updated",
 			"comment", cm.GetID(), "bytes", len(body))
-		return false, nil
+		return ""
 	}
-	if _, _, err := w.UpsertComment(ctx, owner, repo, number, CommentMarker(number), body); err != nil {
-		return false, fmt.Errorf("update plan review verdict on %s/%s#%d: %w", owner, repo, number, err)
-	}
-	return true, nil
+	return body
 }
 
 func (r *Review) lock(ctx context.Context, key string, fn func(context.Context) error) error {

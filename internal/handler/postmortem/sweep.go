@@ -160,7 +160,7 @@ func (p *Handler) sweepOne(ctx context.Context, log *slog.Logger, c *github.Clie
 			st.Markers = append(st.Markers, marker.Find(cm.GetBody())...)
 		}
 		intents := core.Decide(st, now, pc)
-		if err := w.Execute(ctx, owner, repo, intents); err != nil {
+		if _, err := w.Execute(ctx, owner, repo, intents); err != nil {
 			return err
 		}
 		for _, in := range intents {
