@@ -27,6 +27,7 @@ import (
 	"github.com/tasuki-sre/tasuki/internal/ghread"
 	"github.com/tasuki-sre/tasuki/internal/ghwrite"
 	"github.com/tasuki-sre/tasuki/internal/handler"
+	"github.com/tasuki-sre/tasuki/internal/intent"
 	"github.com/tasuki-sre/tasuki/internal/marker"
 	"github.com/tasuki-sre/tasuki/internal/mdtext"
 	"github.com/tasuki-sre/tasuki/internal/ownership"
@@ -255,32 +256,16 @@ func (p *Handler) create(ctx context.Context, log *slog.Logger, c *github.Client
 			return err
 		}
 	}
-	req := &github.IssueRequest{Title: &doc.Title, Body: &doc.Body, Labels: &doc.Labels}
-	if len(doc.Assignees) > 0 {
-		as := doc.Assignees
-		req.Assignees = &as
-	}
 	// syncIncident just searched; listing the label again right before
-	// creating guards against a replica that does not share the lock. An
-	// owner who cannot be assigned does not cost the incident its
-	// postmortem (the writer creates it unassigned); the facts still name
-	// them.
-	created, _, err := p.Writer(c).EnsureIssue(ctx, pmOwner, pmRepo, doc.Marker, req, ghwrite.IssueLookup{Label: pc.Label, NoSearch: true})
+	// creating guards against a replica that does not share the lock.
+	w := p.Writer(c)
+	opened, err := w.Execute(ctx, pmOwner, pmRepo, doc.OpenIntents(pc.Label))
 	if err != nil {
 		return fmt.Errorf("create postmortem of %s in %s/%s: %w", inc.Ref(), pmOwner, pmRepo, err)
 	}
-	log.InfoContext(ctx, "postmortem opened", "postmortem", pmOwner+"/"+pmRepo+"#"+strconv.Itoa(created.GetNumber()))
-	return p.linkComment(ctx, c, inc, pmOwner, pmRepo, created)
-}
-
-func (p *Handler) linkComment(ctx context.Context, c *github.Client, inc core.Incident, pmOwner, pmRepo string, pm *github.Issue) error {
-	m := marker.New(core.KindLink, inc.Ref())
-	ref := "#" + strconv.Itoa(pm.GetNumber())
-	if pmOwner != inc.Owner || pmRepo != inc.Repo {
-		ref = pmOwner + "/" + pmRepo + ref
-	}
-	body := fmt.Sprintf("Postmortem: %s. Its facts and timeline follow this incident until it closes; add timeline entries here with a comment starting with `/timeline`.\n\n%s", ref, m)
-	_, _, err := p.Writer(c).EnsureComment(ctx, inc.Owner, inc.Repo, inc.Number, m, body)
+	number := int(opened[0].ID)
+	log.InfoContext(ctx, "postmortem opened", "postmortem", pmOwner+"/"+pmRepo+"#"+strconv.Itoa(number))
+	_, err = w.Execute(ctx, inc.Owner, inc.Repo, []intent.Intent{core.LinkIntent(inc, pmOwner, pmRepo, number)})
 	return err
 }
 
@@ -293,9 +278,6 @@ func (p *Handler) update(ctx context.Context, log *slog.Logger, c *github.Client
 	facts.Owners = logins(pm.Assignees)
 	cur, _ := core.GeneratedSection(pm.GetBody(), core.SectionFacts)
 	facts.Service, facts.Team = serviceAndTeam(cur)
-	if err := p.syncSeverity(ctx, c, pc, pmOwner, pmRepo, pm, inc); err != nil {
-		return err
-	}
 	relist := false
 	if changes, ok := core.GeneratedSection(pm.GetBody(), core.SectionChanges); ok {
 		start := core.Start(inc, facts, pc)
@@ -314,36 +296,16 @@ func (p *Handler) update(ctx context.Context, log *slog.Logger, c *github.Client
 		delete(sections, core.SectionChanges)
 	}
 	body := core.UpdateGenerated(pm.GetBody(), sections)
-	if body == pm.GetBody() {
+	// The incident's severity label is the truth for the postmortem's.
+	intents := core.UpdateIntents(pm.GetNumber(), pm.GetBody(), body, labelNames(pm.Labels), core.IncidentSeverity(inc, pc), pc)
+	if len(intents) == 0 {
 		return nil
 	}
-	if _, _, err := p.Writer(c).EditIssue(ctx, pmOwner, pmRepo, pm.GetNumber(), ghwrite.IssueEdit{Body: &body}); err != nil {
+	if _, err := p.Writer(c).Execute(ctx, pmOwner, pmRepo, intents); err != nil {
 		return fmt.Errorf("update postmortem: %w", err)
 	}
-	log.InfoContext(ctx, "postmortem updated", "postmortem", pmOwner+"/"+pmRepo+"#"+strconv.Itoa(pm.GetNumber()))
-	return nil
-}
-
-// syncSeverity gives the postmortem the incident's current severity label
-// and removes the other severity labels: the incident is the truth.
-func (p *Handler) syncSeverity(ctx context.Context, c *github.Client, pc core.Config, owner, repo string, pm *github.Issue, inc core.Incident) error {
-	sev := core.IncidentSeverity(inc, pc)
-	if sev == "" {
-		return nil // a person may have set one on the postmortem; keep it
-	}
-	have := labelNames(pm.Labels)
-	w := p.Writer(c)
-	if !hasLabel(have, sev) {
-		if err := w.AddLabels(ctx, owner, repo, pm.GetNumber(), sev); err != nil {
-			return err
-		}
-	}
-	for _, l := range have {
-		if pc.IsSeverityLabel(l) && !strings.EqualFold(l, sev) {
-			if _, err := w.RemoveLabel(ctx, owner, repo, pm.GetNumber(), l); err != nil {
-				return err
-			}
-		}
+	if body != pm.GetBody() {
+		log.InfoContext(ctx, "postmortem updated", "postmortem", pmOwner+"/"+pmRepo+"#"+strconv.Itoa(pm.GetNumber()))
 	}
 	return nil
 }
