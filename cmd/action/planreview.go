@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -215,7 +216,29 @@ func loadPlans(ctx context.Context, o planReviewOpts, e env) (plans []*review.Pl
 			plans = append(plans, p)
 		}
 	}
+	nameByStem(plans)
 	return plans, perrs, meta, nil
+}
+
+// nameByStem names the plans that share a directory and workspace by
+// their file's stem (plans/app.json is "plans/app"): `--plan 'plans/*.json'`
+// would otherwise label every plan "plans".
+func nameByStem(plans []*review.Plan) {
+	type key struct{ dir, ws string }
+	n := map[key]int{}
+	for _, p := range plans {
+		n[key{p.Dir, p.Workspace}]++
+	}
+	for _, p := range plans {
+		if n[key{p.Dir, p.Workspace}] < 2 {
+			continue
+		}
+		stem := filepath.Base(p.Source)
+		for _, ext := range []string{".json", ".tfplan", ".plan"} {
+			stem = strings.TrimSuffix(stem, ext)
+		}
+		p.Name = path.Join(p.Dir, stem)
+	}
 }
 
 func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }

@@ -486,3 +486,45 @@ func TestInputSpellings(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanNamesByStem: plans globbed from one directory are told apart by
+// their file names, and NAME=GLOB still sets their workspace.
+func TestPlanNamesByStem(t *testing.T) {
+	src, err := os.ReadFile(tfplan(t, "tofu-showjson-basic-delete.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	for _, f := range []string{"plans/app.json", "plans/db.tfplan.json", "solo/plan.json"} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name  string
+		globs []string
+		want  []string // name, directory and workspace of each plan
+	}{
+		{"one directory", []string{"plans/*.json"}, []string{"plans/app plans ", "plans/db plans "}},
+		{"NAME=GLOB", []string{"prod=plans/*.json"}, []string{"plans/app plans prod", "plans/db plans prod"}},
+		{"one plan per directory", []string{"plans/app.json", "solo/*.json"}, []string{" plans ", " solo "}},
+		{"workspaces tell apart", []string{"prod=plans/app.json", "dev=plans/db.tfplan.json"}, []string{" plans prod", " plans dev"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			plans, perrs, _, err := loadPlans(context.Background(), planReviewOpts{plans: c.globs}, env{})
+			if err != nil || len(perrs) > 0 {
+				t.Fatalf("loadPlans: %v %v", err, perrs)
+			}
+			var got []string
+			for _, p := range plans {
+				got = append(got, p.Name+" "+p.Dir+" "+p.Workspace)
+			}
+			if diff := cmp.Diff(c.want, got); diff != "" {
+				t.Errorf("labels (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -38,6 +39,12 @@ type Triggers struct {
 	WorkspacePatterns []string `yaml:"workspace_patterns" json:"workspace_patterns"`
 	// DirectoryPatterns match the Terraform directory of a plan with changes.
 	DirectoryPatterns []string `yaml:"directory_patterns" json:"directory_patterns"`
+	// Names give patterns the plain words the verdict uses for them
+	// (pattern: name, e.g. "(?i)kms": encryption keys). The default
+	// patterns are named already (IAM, security group, database,
+	// production); an unnamed pattern is named by its words when it is a
+	// list of words (`(?i)(kms|acm)` is "kms or acm"), else by the pattern.
+	Names map[string]string `yaml:"names" json:"names"`
 }
 
 // Approvers names who may give the approvals a risky plan needs.
@@ -92,6 +99,21 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	pats := map[string]bool{}
+	for _, ps := range [][]string{c.RequireSecondReviewerFor.ResourceTypePatterns, c.RequireSecondReviewerFor.WorkspacePatterns, c.RequireSecondReviewerFor.DirectoryPatterns} {
+		for _, p := range ps {
+			pats[p] = true
+		}
+	}
+	for _, p := range sortedKeys(c.RequireSecondReviewerFor.Names) {
+		name := c.RequireSecondReviewerFor.Names[p]
+		switch {
+		case !pats[p]:
+			errs = append(errs, fmt.Errorf("review.require_second_reviewer_for.names: %q is not one of the patterns", p))
+		case strings.TrimSpace(name) == "" || len(name) > maxRuleName || strings.ContainsAny(name, ",\r\n`"):
+			errs = append(errs, fmt.Errorf("review.require_second_reviewer_for.names[%q]: %q is not a name (want words, at most %d bytes, without commas or backquotes)", p, name, maxRuleName))
+		}
+	}
 	if c.Approvals < 0 {
 		errs = append(errs, fmt.Errorf("review.approvals: %d is negative", c.Approvals))
 	}
@@ -109,27 +131,90 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// maxRuleName bounds a rule's name: it is repeated in the verdict.
+const maxRuleName = 40
+
+// defaultNames name the default patterns. They apply wherever the
+// patterns appear, so a configuration written before rules had names
+// still reads "database", not the pattern.
+var defaultNames = map[string]string{
+	`(?i)iam`:                        "IAM",
+	`(?i)security_group`:             "security group",
+	`(?i)(^|_)(db|rds|sql|database)`: "database",
+	`(?i)prod`:                       "production",
+}
+
+// ruleName is the name the verdict gives pattern pat: the configured one,
+// the default one, or pat in words.
+func (c Config) ruleName(pat string) string {
+	if n := strings.TrimSpace(c.RequireSecondReviewerFor.Names[pat]); n != "" {
+		return n
+	}
+	if n, ok := defaultNames[pat]; ok {
+		return n
+	}
+	return patternWords(pat)
+}
+
+// wordList matches a pattern that is one word or a group of alternative
+// words, once flags and anchors are taken off.
+var wordList = regexp.MustCompile(`^\(?([A-Za-z0-9]+(?:[_ -][A-Za-z0-9]+)*(?:\|[A-Za-z0-9]+(?:[_ -][A-Za-z0-9]+)*)*)\)?$`)
+
+// patternWords names an unnamed pattern: `(?i)(^|_)(kms|acm)` is
+// "kms or acm", `(?i)secret` is "secret"; anything else is named
+// "pattern PAT".
+func patternWords(pat string) string {
+	w := strings.TrimPrefix(pat, "(?i)")
+	for _, a := range []string{"(^|_)", "(_|$)", "^", "$", `\b`} {
+		w = strings.ReplaceAll(w, a, "")
+	}
+	m := wordList.FindStringSubmatch(w)
+	if m == nil || len(m[1]) > maxRuleName {
+		return "pattern " + pat
+	}
+	words := strings.Split(strings.ReplaceAll(m[1], "_", " "), "|")
+	if len(words) == 1 {
+		return words[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
+
+func sortedKeys(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// rule is a compiled pattern and its name.
+type rule struct {
+	re   *regexp.Regexp
+	name string
+}
+
 // policy is a Config with its patterns compiled.
 type policy struct {
-	typeCache  map[string]*regexp.Regexp // type -> first matching pattern (nil: none)
+	typeCache  map[string]*rule // type -> first matching rule (nil: none)
 	actions    map[string]bool
-	types      []*regexp.Regexp
-	workspaces []*regexp.Regexp
-	dirs       []*regexp.Regexp
+	types      []*rule
+	workspaces []*rule
+	dirs       []*rule
 }
 
 // compile compiles c's patterns, skipping invalid ones: Validate reports
 // them when the configuration is loaded; Summarize must still work.
 func (c Config) compile() policy {
-	p := policy{actions: map[string]bool{}, typeCache: map[string]*regexp.Regexp{}}
+	p := policy{actions: map[string]bool{}, typeCache: map[string]*rule{}}
 	for _, a := range c.RequireSecondReviewerFor.Actions {
 		p.actions[a] = true
 	}
-	comp := func(ss []string) []*regexp.Regexp {
-		var out []*regexp.Regexp
+	comp := func(ss []string) []*rule {
+		var out []*rule
 		for _, s := range ss {
 			if re, err := regexp.Compile(s); err == nil {
-				out = append(out, re)
+				out = append(out, &rule{re: re, name: c.ruleName(s)})
 			}
 		}
 		return out
@@ -140,10 +225,10 @@ func (c Config) compile() policy {
 	return p
 }
 
-func matchAny(res []*regexp.Regexp, s string) *regexp.Regexp {
-	for _, re := range res {
-		if re.MatchString(s) {
-			return re
+func matchAny(rs []*rule, s string) *rule {
+	for _, r := range rs {
+		if r.re.MatchString(s) {
+			return r
 		}
 	}
 	return nil
@@ -151,7 +236,7 @@ func matchAny(res []*regexp.Regexp, s string) *regexp.Regexp {
 
 // matchType matches a resource type against the type patterns, once per
 // type: a plan has thousands of resources of a few types.
-func (p policy) matchType(typ string) *regexp.Regexp {
+func (p policy) matchType(typ string) *rule {
 	if re, ok := p.typeCache[typ]; ok {
 		return re
 	}

@@ -183,47 +183,118 @@ func sameSHA(a, b string) bool {
 // maxReasonAddresses bounds how many addresses one reason line names.
 const maxReasonAddresses = 5
 
-// riskGroup is the risky changes that share one why.
+// riskGroup is the risky changes (or, for workspace and directory rules,
+// the plans) that one reason covers. A change with several reasons is in
+// several groups.
 type riskGroup struct {
-	why   string
-	addrs []string // at most maxReasonAddresses
-	n     int
+	key   string   // the reason: a rule's name, e.g. "delete", "IAM", "production workspace"
+	items []string // addresses, or workspaces and directories; at most maxReasonAddresses
+	n     int      // how many the plans hold: at least len(items)
+	whole bool     // items are workspaces or directories
 }
 
+// riskKeys calls f with each reason of r (its group's key) and what it
+// names under that reason (r's address, or its workspace or directory).
+func riskKeys(r Risk, f func(key, item string, whole bool)) {
+	if r.Address != "" {
+		for _, k := range strings.Split(r.Why, ", ") {
+			f(k, r.Address, false)
+		}
+		return
+	}
+	for _, subj := range []string{r.Workspace, r.Dir} {
+		if k, ok := strings.CutSuffix(r.Why, " "+subj); ok && subj != "" && k != "" {
+			f(k, subj, true)
+			return
+		}
+	}
+	f(r.Why, "", true)
+}
+
+// riskTotals counts risky entries per reason: what RiskTotals holds.
+func riskTotals(risky []Risk) map[string]int {
+	out := map[string]int{}
+	for _, r := range risky {
+		riskKeys(r, func(key, _ string, _ bool) { out[key]++ })
+	}
+	return out
+}
+
+// groupRisks groups s.Risky by reason, in order of first appearance,
+// each with its true total: s.RiskTotals when Risky was cut to fit,
+// followed by the reasons whose changes were all cut.
 func groupRisks(s Summary) []*riskGroup {
 	var groups []*riskGroup
-	byWhy := map[string]*riskGroup{}
+	byKey := map[string]*riskGroup{}
 	for _, r := range s.Risky {
-		g := byWhy[r.Why]
-		if g == nil {
-			g = &riskGroup{why: r.Why}
-			byWhy[r.Why] = g
-			groups = append(groups, g)
+		riskKeys(r, func(key, item string, whole bool) {
+			g := byKey[key]
+			if g == nil {
+				g = &riskGroup{key: key, whole: whole}
+				byKey[key] = g
+				groups = append(groups, g)
+			}
+			g.n++
+			if item != "" && len(g.items) < maxReasonAddresses {
+				g.items = append(g.items, item)
+			}
+		})
+	}
+	if s.RiskTotals == nil {
+		return groups
+	}
+	var rest []string
+	for k, n := range s.RiskTotals {
+		if g := byKey[k]; g != nil {
+			g.n = max(g.n, n)
+		} else if n > 0 {
+			rest = append(rest, k)
 		}
-		g.n++
-		if r.Address != "" && len(g.addrs) < maxReasonAddresses {
-			g.addrs = append(g.addrs, r.Address)
-		}
+	}
+	sort.Strings(rest)
+	for _, k := range rest {
+		// Whole-plan reasons end in their kind (Summarize).
+		whole := strings.HasSuffix(k, " workspace") || strings.HasSuffix(k, " directory")
+		groups = append(groups, &riskGroup{key: k, n: s.RiskTotals[k], whole: whole})
 	}
 	return groups
 }
 
-// riskReasons groups s.Risky by why into one line each.
+// unlisted says how many of g's changes or plans are not named.
+func (g *riskGroup) unlisted() string {
+	more := g.n - len(g.items)
+	switch {
+	case more <= 0:
+		return ""
+	case len(g.items) > 0:
+		return fmt.Sprintf(" and %d more", more)
+	case g.whole && more == 1:
+		return "1 plan"
+	case g.whole:
+		return fmt.Sprintf("%d plans", more)
+	case more == 1:
+		return "1 change"
+	}
+	return fmt.Sprintf("%d changes", more)
+}
+
+// riskReasons groups s.Risky by reason into one line each.
 func riskReasons(s Summary) []string {
 	var out []string
 	for _, g := range groupRisks(s) {
-		if len(g.addrs) == 0 {
-			out = append(out, g.why)
-			continue
+		switch {
+		case len(g.items) > 0 && g.whole:
+			out = append(out, fmt.Sprintf("%s %s%s", g.key, strings.Join(g.items, ", "), g.unlisted()))
+		case len(g.items) > 0:
+			out = append(out, fmt.Sprintf("%s: %s%s", g.key, strings.Join(g.items, ", "), g.unlisted()))
+		case g.n > 1 || s.RiskTotals != nil:
+			out = append(out, fmt.Sprintf("%s: %s", g.key, g.unlisted()))
+		default:
+			out = append(out, g.key)
 		}
-		line := fmt.Sprintf("%s: %s", g.why, strings.Join(g.addrs, ", "))
-		if g.n > len(g.addrs) {
-			line += fmt.Sprintf(" and %d more", g.n-len(g.addrs))
-		}
-		out = append(out, line)
 	}
 	if s.RiskyOmitted > 0 {
-		out = append(out, fmt.Sprintf("%d more risky changes not listed", s.RiskyOmitted))
+		out = append(out, fmt.Sprintf("%d risky changes not named here", s.RiskyOmitted))
 	}
 	return out
 }

@@ -1,10 +1,12 @@
 package review
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 )
 
 // FactsVersion is the version of the plan-facts block written by this build.
@@ -14,18 +16,31 @@ const FactsVersion = 1
 // comment size limit though nobody sees it.
 const MaxFactsBytes = 8 << 10
 
+// maxWhereBytes bounds the job summary URL and artifact name the block
+// records.
+const maxWhereBytes = 512
+
 // Facts is what a plan-review comment carries, hidden, for the App to
 // re-evaluate a pull request on a review event without the plan: counts,
 // risky addresses, workspaces and directories. Never an attribute value.
 type Facts struct {
-	V            int      `json:"v"`
-	PlannedSHA   string   `json:"sha,omitempty"`
-	Counts       Counts   `json:"counts"`
-	Risky        []Risk   `json:"risky,omitempty"`
-	RiskyOmitted int      `json:"risky_omitted,omitempty"`
-	Errored      []string `json:"errored,omitempty"`
-	Workspaces   []string `json:"workspaces,omitempty"`
-	Dirs         []string `json:"dirs,omitempty"`
+	V            int    `json:"v"`
+	PlannedSHA   string `json:"sha,omitempty"`
+	Counts       Counts `json:"counts"`
+	Risky        []Risk `json:"risky,omitempty"`
+	RiskyOmitted int    `json:"risky_omitted,omitempty"`
+	// RiskTotals counts the risky changes per reason (a rule's name)
+	// when Risky was cut to fit, so that the verdict still says how many
+	// each reason covers: one entry per rule, never per change.
+	RiskTotals map[string]int `json:"risk_totals,omitempty"`
+	// SummaryURL and Artifact say where the changes not in Risky are
+	// named (Meta.JobSummaryURL, Meta.ArtifactName); only when some are
+	// left out.
+	SummaryURL string   `json:"summary_url,omitempty"`
+	Artifact   string   `json:"artifact,omitempty"`
+	Errored    []string `json:"errored,omitempty"`
+	Workspaces []string `json:"workspaces,omitempty"`
+	Dirs       []string `json:"dirs,omitempty"`
 }
 
 // FactsOf extracts the Facts of s for a plan made from plannedSHA.
@@ -36,10 +51,25 @@ func FactsOf(s Summary, plannedSHA string) Facts {
 		Counts:       s.Counts,
 		Risky:        s.Risky,
 		RiskyOmitted: s.RiskyOmitted,
+		RiskTotals:   s.RiskTotals,
 		Errored:      s.Errored,
 		Workspaces:   s.Workspaces,
 		Dirs:         s.Dirs,
 	}
+}
+
+// factsFor is FactsOf with where the full review is, as the comment's
+// hidden block records it.
+func factsFor(s Summary, m Meta) Facts {
+	f := FactsOf(s, m.PlannedSHA)
+	// Bounded: the block must keep room for the risks themselves.
+	if u := safeURL(m.JobSummaryURL); len(u) <= maxWhereBytes {
+		f.SummaryURL = u
+	}
+	if len(m.ArtifactName) <= maxWhereBytes {
+		f.Artifact = m.ArtifactName
+	}
+	return f
 }
 
 // Summary rebuilds the Summary that Evaluate needs (without Plans).
@@ -48,6 +78,7 @@ func (f Facts) Summary() Summary {
 		Counts:       f.Counts,
 		Risky:        f.Risky,
 		RiskyOmitted: f.RiskyOmitted,
+		RiskTotals:   f.RiskTotals,
 		Errored:      f.Errored,
 		Workspaces:   f.Workspaces,
 		Dirs:         f.Dirs,
@@ -71,11 +102,32 @@ func EncodeFacts(f Facts) string {
 // fit) with its encoding: what DecodeFacts will read back.
 func fitFacts(f Facts) (Facts, string) {
 	f.V = FactsVersion
+	// Where the full list is matters only once some risks are left out.
+	url, art := f.SummaryURL, f.Artifact
+	if f.RiskyOmitted == 0 {
+		f.SummaryURL, f.Artifact = "", ""
+	}
+	// drop cuts Risky to keep entries, recording the true count of every
+	// reason first (when Risky is still complete) so that the verdict can
+	// say it.
+	drop := func(keep int) {
+		if f.RiskTotals == nil && f.RiskyOmitted == 0 {
+			f.RiskTotals = riskTotals(f.Risky)
+		}
+		// Workspace and directory risks are one per plan at most and
+		// say the most in the fewest bytes: keep them first.
+		f.Risky = slices.Clone(f.Risky)
+		slices.SortStableFunc(f.Risky, func(a, b Risk) int {
+			return cmp.Compare(min(len(a.Address), 1), min(len(b.Address), 1))
+		})
+		f.RiskyOmitted += len(f.Risky) - keep
+		f.Risky = f.Risky[:keep]
+		f.SummaryURL, f.Artifact = url, art
+	}
 	// A risk takes some 60 to 150 bytes encoded: start near what can fit
 	// instead of encoding thousands to throw most away.
 	if keep := MaxFactsBytes / 64; len(f.Risky) > keep {
-		f.RiskyOmitted += len(f.Risky) - keep
-		f.Risky = f.Risky[:keep]
+		drop(keep)
 	}
 	for {
 		js, err := json.Marshal(f)
@@ -84,16 +136,16 @@ func fitFacts(f Facts) (Facts, string) {
 			panic(fmt.Sprintf("encode plan facts: %v", err))
 		}
 		out := fmt.Sprintf("%s%d %s -->", factsPrefix, FactsVersion, base64.RawURLEncoding.EncodeToString(js))
-		if len(out) <= MaxFactsBytes || (len(f.Risky) == 0 && len(f.Workspaces) == 0 && len(f.Dirs) == 0) {
+		if len(out) <= MaxFactsBytes || (len(f.Risky) == 0 && len(f.Workspaces) == 0 && len(f.Dirs) == 0 && f.SummaryURL == "") {
 			return f, out
 		}
 		switch {
 		case len(f.Risky) > 0:
-			drop := (len(f.Risky) + 1) / 2
-			f.RiskyOmitted += drop
-			f.Risky = f.Risky[:len(f.Risky)-drop]
-		default:
+			drop(len(f.Risky) / 2)
+		case len(f.Workspaces) > 0 || len(f.Dirs) > 0:
 			f.Workspaces, f.Dirs = nil, nil
+		default:
+			f.SummaryURL, url = "", ""
 		}
 	}
 }

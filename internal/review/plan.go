@@ -33,9 +33,12 @@ const (
 // Plan is what tasuki keeps of one `terraform show -json` document: enough
 // for the summary, never a sensitive value.
 type Plan struct {
-	Source           string `json:"source"`    // file name or other label, used in errors and output
-	Workspace        string `json:"workspace"` // set by the caller; not part of the JSON
-	Dir              string `json:"dir"`       // Terraform working directory, set by the caller
+	Source    string `json:"source"`    // file name or other label, used in errors and output
+	Workspace string `json:"workspace"` // set by the caller; not part of the JSON
+	Dir       string `json:"dir"`       // Terraform working directory, set by the caller
+	// Name labels the plan in place of Dir when Dir does not tell it from
+	// the others (several plan files in one directory); set by the caller.
+	Name             string `json:"name,omitempty"`
 	TerraformVersion string `json:"terraform_version"`
 	FormatVersion    string `json:"format_version"`
 	// Encoding names what the file was converted from: "UTF-16LE",

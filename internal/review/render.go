@@ -52,7 +52,7 @@ const (
 // ReplaceVerdict as approvals and pushes come; room is left for a section
 // of up to MaxVerdictBytes, so the replaced comment still fits in limit.
 func RenderComment(s Summary, v Verdict, m Meta, limit int) string {
-	f, facts := fitFacts(FactsOf(s, m.PlannedSHA))
+	f, facts := fitFacts(factsFor(s, m))
 	sec := RenderVerdict(f, v, m.HeadSHA)
 	out, _ := renderFitting(s, m, sec, limit-len(facts)-1-(MaxVerdictBytes-len(sec)))
 	return out + "\n" + facts
@@ -66,7 +66,7 @@ func RenderComment(s Summary, v Verdict, m Meta, limit int) string {
 // The summary opens with the same verdict section as the comment, and the
 // title says the same in one line.
 func RenderCheck(s Summary, v Verdict, m Meta) (title, summary, text string) {
-	f, _ := fitFacts(FactsOf(s, m.PlannedSHA))
+	f, _ := fitFacts(factsFor(s, m))
 	summary, lvl := renderFitting(s, m, RenderVerdict(f, v, m.HeadSHA), CheckLimit)
 	if lvl > levelFull {
 		text = renderDiffs(s, m, CheckLimit)
@@ -785,6 +785,16 @@ func whyMarkdown(why string) string {
 		if rest, ok := strings.CutPrefix(why, prefix); ok {
 			return mdtext.Text(strings.TrimSpace(prefix)) + " " + mdtext.Code(rest)
 		}
+	}
+	if pat, ok := strings.CutPrefix(why, "pattern "); ok {
+		// An unnamed pattern (patternWords), perhaps of a workspace or
+		// directory rule.
+		for _, kind := range []string{" workspace", " directory"} {
+			if p, ok := strings.CutSuffix(pat, kind); ok {
+				return "pattern " + mdtext.Code(p) + kind
+			}
+		}
+		return "pattern " + mdtext.Code(pat)
 	}
 	if rest, ok := strings.CutPrefix(why, "type "); ok {
 		if typ, pat, ok := strings.Cut(rest, " matches "); ok {

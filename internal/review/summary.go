@@ -2,6 +2,7 @@ package review
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -19,6 +20,9 @@ type Summary struct {
 	// RiskyOmitted counts risky changes not listed in Risky (only when
 	// rebuilt from size-bounded Facts).
 	RiskyOmitted int
+	// RiskTotals is how many risky changes (or plans) each reason covers
+	// in the plans, RiskGroups' keys: nil when Risky lists every one.
+	RiskTotals map[string]int
 	// Errored names the plans Terraform could not finish.
 	Errored []string
 	// Workspaces and Dirs are the distinct workspaces and directories of
@@ -35,9 +39,10 @@ type Risk struct {
 	Workspace string `json:"workspace,omitempty"`
 	Dir       string `json:"dir,omitempty"`
 	Action    Action `json:"action,omitempty"`
-	// Why says what matched: "delete", "replace", "iam/security pattern
-	// aws_iam_role", "production workspace prod", "production directory
-	// infra/prod".
+	// Why says what matched, in the rules' names, comma separated:
+	// "delete", "replace, database", "IAM"; for a whole plan, the name,
+	// "workspace" or "directory" and the subject: "production workspace
+	// prod", "production directory infra/prod".
 	Why string `json:"why"`
 }
 
@@ -48,7 +53,7 @@ func (r Risk) destructive() bool { return r.Action == ActionDelete || r.Action =
 func Summarize(plans []*Plan, cfg Config) Summary {
 	pol := cfg.compile()
 	s := Summary{Plans: plans}
-	ws, dirs := map[string]bool{}, map[string]bool{}
+	ws, dirs, whole := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, p := range plans {
 		if p == nil {
 			continue
@@ -69,14 +74,17 @@ func Summarize(plans []*Plan, cfg Config) Summary {
 			dirs[p.Dir] = true
 			s.Dirs = append(s.Dirs, p.Dir)
 		}
+		// One risk per workspace or directory, however many plans share it.
 		if p.Workspace != "" {
-			if re := matchAny(pol.workspaces, p.Workspace); re != nil {
-				s.Risky = append(s.Risky, Risk{Workspace: p.Workspace, Dir: p.Dir, Why: "production workspace " + p.Workspace})
+			if r := matchAny(pol.workspaces, p.Workspace); r != nil && !whole[r.name+" workspace "+p.Workspace] {
+				whole[r.name+" workspace "+p.Workspace] = true
+				s.Risky = append(s.Risky, Risk{Workspace: p.Workspace, Dir: p.Dir, Why: r.name + " workspace " + p.Workspace})
 			}
 		}
 		if p.Dir != "" {
-			if re := matchAny(pol.dirs, p.Dir); re != nil {
-				s.Risky = append(s.Risky, Risk{Workspace: p.Workspace, Dir: p.Dir, Why: "production directory " + p.Dir})
+			if r := matchAny(pol.dirs, p.Dir); r != nil && !whole[r.name+" directory "+p.Dir] {
+				whole[r.name+" directory "+p.Dir] = true
+				s.Risky = append(s.Risky, Risk{Workspace: p.Workspace, Dir: p.Dir, Why: r.name + " directory " + p.Dir})
 			}
 		}
 		for _, ch := range p.Changes {
@@ -113,19 +121,23 @@ func (pol policy) risk(ch Change) string {
 		whys = append(whys, "move")
 	}
 	if ch.Action != ActionNoOp && ch.Action != ActionRead && ch.Mode != "data" {
-		if re := pol.matchType(ch.Type); re != nil {
-			whys = append(whys, "type "+ch.Type+" matches "+re.String())
+		if r := pol.matchType(ch.Type); r != nil && !slices.Contains(whys, r.name) {
+			whys = append(whys, r.name)
 		}
 	}
 	return strings.Join(whys, ", ")
 }
 
 func planLabel(p *Plan) string {
+	dir := p.Dir
+	if p.Name != "" {
+		dir = p.Name
+	}
 	switch {
-	case p.Workspace != "" && p.Dir != "":
-		return fmt.Sprintf("%s (%s)", p.Dir, p.Workspace)
-	case p.Dir != "":
-		return p.Dir
+	case p.Workspace != "" && dir != "":
+		return fmt.Sprintf("%s (%s)", dir, p.Workspace)
+	case dir != "":
+		return dir
 	case p.Workspace != "":
 		return p.Workspace
 	}

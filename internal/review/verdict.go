@@ -45,18 +45,35 @@ func RenderVerdict(f Facts, v Verdict, headSHA string) string {
 	head.WriteString(verdictLine(s, v, f.PlannedSHA, headSHA))
 	head.WriteString("\n\n")
 
-	var risks []string
+	// Each reason line says how many changes the reason covers in the
+	// plans, however many of them the facts still name.
+	var risks, bare []string
 	if v.NeedsSecondReviewer {
 		for _, g := range groupRisks(s) {
-			line := "- " + whyMarkdown(g.why)
-			if len(g.addrs) > 0 {
-				line += ": " + joinCode(g.addrs)
-				if g.n > len(g.addrs) {
-					line += fmt.Sprintf(" and %d more", g.n-len(g.addrs))
-				}
+			line := "- " + whyMarkdown(g.key)
+			switch {
+			case len(g.items) > 0 && g.whole:
+				// "production workspace `prod`", as it reads.
+				line += " " + joinCode(g.items)
+			case len(g.items) > 0:
+				line += ": " + joinCode(g.items)
+			case g.n > 1 || s.RiskTotals != nil:
+				line += ": "
 			}
-			risks = append(risks, line)
+			risks = append(risks, line+g.unlisted())
+			// The same line without names, should the names not fit.
+			b := "- " + whyMarkdown(g.key)
+			if len(g.items) > 0 || g.n > 1 || s.RiskTotals != nil {
+				b += ": " + (&riskGroup{n: g.n, whole: g.whole}).unlisted()
+			}
+			bare = append(bare, b)
 		}
+	}
+	where := fullTextWhere(Meta{JobSummaryURL: f.SummaryURL, ArtifactName: f.Artifact})
+	if where != "" {
+		where = ": all are in " + where
+	} else {
+		where = " (too many for one comment)"
 	}
 
 	var appr []string
@@ -79,35 +96,49 @@ func RenderVerdict(f Facts, v Verdict, headSHA string) string {
 	}
 	tail.WriteString(VerdictEnd + "\n")
 
-	// Drop reason lines from the end until the section fits; the last line
-	// says how many were left out.
+	// When the section is too long, reason lines lose their names, then
+	// lines are dropped from the end; the last line says how many were
+	// left out and where they all are.
 	omitted := s.RiskyOmitted
-	for dropped := 0; ; dropped++ {
-		keep := risks[:len(risks)-dropped]
+	render := func(lines []string, dropped int) string {
 		var b strings.Builder
 		b.WriteString(head.String())
-		for _, l := range keep {
+		for _, l := range lines[:len(lines)-dropped] {
 			b.WriteString(l)
 			b.WriteString("\n")
 		}
 		switch {
-		case dropped > 0 && omitted > 0:
-			fmt.Fprintf(&b, "- %s and %d more risky changes not listed\n", moreReasons(dropped), omitted)
+		case dropped > 0 && omitted > 0 && v.NeedsSecondReviewer:
+			fmt.Fprintf(&b, "- %s and %s not named here%s\n", moreReasons(dropped), changesWord(omitted), where)
 		case dropped > 0:
-			fmt.Fprintf(&b, "- %s not listed\n", moreReasons(dropped))
+			fmt.Fprintf(&b, "- %s not listed here%s\n", moreReasons(dropped), where)
 		case omitted > 0 && v.NeedsSecondReviewer:
-			fmt.Fprintf(&b, "- %d more risky changes not listed\n", omitted)
+			fmt.Fprintf(&b, "- %s not named here%s\n", changesWord(omitted), where)
 		}
 		if v.NeedsSecondReviewer {
 			b.WriteString("\n")
 		}
 		b.WriteString(tail.String())
+		return b.String()
+	}
+	if out := render(risks, 0); len(out) <= MaxVerdictBytes {
+		return out
+	}
+	for dropped := 0; ; dropped++ {
 		// The names are capped (maxVerdictNames of at most maxNameBytes
 		// each), so without reasons the section always fits.
-		if b.Len() <= MaxVerdictBytes || dropped == len(risks) {
-			return b.String()
+		if out := render(bare, dropped); len(out) <= MaxVerdictBytes || dropped == len(bare) {
+			return out
 		}
 	}
+}
+
+// changesWord is "1 risky change" or "N risky changes".
+func changesWord(n int) string {
+	if n == 1 {
+		return "1 risky change"
+	}
+	return fmt.Sprintf("%d risky changes", n)
 }
 
 func moreReasons(n int) string {

@@ -170,7 +170,7 @@ func TestRenderVerdictBounded(t *testing.T) {
 	if len(sec) > MaxVerdictBytes {
 		t.Fatalf("section of %d bytes, max %d", len(sec), MaxVerdictBytes)
 	}
-	for _, want := range []string{"more reasons and 12 more risky changes not listed", "and 30 more.", VerdictEnd + "\n"} {
+	for _, want := range []string{"more reasons and 12 risky changes not named here (too many for one comment)", "and 30 more.", VerdictEnd + "\n"} {
 		if !strings.Contains(sec, want) {
 			t.Errorf("section lacks %q:\n%s", want, sec)
 		}
