@@ -390,8 +390,19 @@ func runningJob(t *testing.T, s *Store, id, worker string, maxAttempts int) *riv
 	if err != nil {
 		t.Fatal(err)
 	}
-	fetch(t, s, worker)
-	return jobRow(t, s, jobID)
+	// The job's scheduled_at can sort a hair after a time.Now() taken just
+	// after the insert (SQLite keeps another precision), and the job is
+	// then not available yet: fetch again until it runs.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		fetch(t, s, worker)
+		j := jobRow(t, s, jobID)
+		if j.State == rivertype.JobStateRunning {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %d still %s after fetching", jobID, j.State)
+		}
+	}
 }
 
 // fetch has River mark the available jobs running by worker.
@@ -489,6 +500,20 @@ func TestEndDeadAttemptsMatchesRiverRescue(t *testing.T) {
 			if err := client.Stop(ctx); err != nil {
 				t.Fatal(err)
 			}
+			// River's rescue left riverRetry to be retried; once its backoff
+			// passes it would be available, and the fetch below would take
+			// it instead of the job made for ours. Their rows are kept above.
+			deleter, ok := s.client.(interface {
+				JobDelete(ctx context.Context, id int64) (*rivertype.JobRow, error)
+			})
+			if !ok {
+				t.Fatalf("%T has no JobDelete", s.client)
+			}
+			for _, id := range []int64{riverRetry.ID, riverGiveUp.ID} {
+				if _, err := deleter.JobDelete(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+			}
 
 			// Ours, on the same jobs made the same way.
 			l := &liveness{s: s, maxAttempts: 8, backoff: func(int) time.Duration { return time.Hour }}
@@ -497,7 +522,9 @@ func TestEndDeadAttemptsMatchesRiverRescue(t *testing.T) {
 			now := time.Now()
 			ended, err := s.endAttempts(ctx, []deadAttempt{l.end(ourRetry, "dead-1", now), l.end(ourGiveUp, "dead-1", now)})
 			if err != nil || len(ended) != 2 {
-				t.Fatalf("endAttempts = %d ended, %v; want 2", len(ended), err)
+				a, b := jobRow(t, s, ourRetry.ID), jobRow(t, s, ourGiveUp.ID)
+				t.Fatalf("endAttempts = %d ended, %v; want 2 (retry: %s attempt %d->%d by %v; give-up: %s attempt %d->%d by %v)", len(ended), err,
+					a.State, ourRetry.Attempt, a.Attempt, a.AttemptedBy, b.State, ourGiveUp.Attempt, b.Attempt, b.AttemptedBy)
 			}
 			ourRetry, ourGiveUp = jobRow(t, s, ourRetry.ID), jobRow(t, s, ourGiveUp.ID)
 
