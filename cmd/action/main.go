@@ -12,6 +12,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -75,6 +76,7 @@ func run(ctx context.Context, args []string, e env) int {
 	case "help", "-h", "-help", "--help":
 		// Usage goes to stdout (it was asked for) but the exit code is 2,
 		// as for any run that did no work: scripts treat it as a misuse.
+		// (A command's -h exits 0.)
 		usage(e.Stdout)
 		return 2
 	}
@@ -89,17 +91,23 @@ func run(ctx context.Context, args []string, e env) int {
 
 // runFlags is the shape every command's Run shares: parse its flags, then
 // run inAction inside GitHub Actions (GITHUB_ACTIONS=true) and local
-// outside. -h prints the flags and exits 0; a bad flag exits 2.
+// outside. -h prints the usage on stdout and exits 0; a bad flag prints
+// the usage on stderr and exits 2.
 func runFlags[O any](ctx context.Context, name string, args []string, e env,
 	parse func(args []string, stderr io.Writer) (O, error), inAction, local func(context.Context, O, env) int) int {
-	o, err := parse(args, e.Stderr)
+	// The flag package prints the usage before we know why; hold it.
+	var held bytes.Buffer
+	o, err := parse(args, &held)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			_, _ = held.WriteTo(e.Stdout)
 			return 0
 		}
+		_, _ = held.WriteTo(e.Stderr)
 		fmt.Fprintf(e.Stderr, "%s: %v\n", name, err)
 		return 2
 	}
+	_, _ = held.WriteTo(e.Stderr)
 	if e.Getenv("GITHUB_ACTIONS") == "true" {
 		return inAction(ctx, o, e)
 	}

@@ -29,8 +29,24 @@ type actionStep struct {
 }
 
 // newActionStep reads the token and masks it before anything is printed.
+// Without GITHUB_OUTPUT or GITHUB_STEP_SUMMARY (a runner that does not set
+// them, or GITHUB_ACTIONS=true set by hand) the outputs and summary are
+// dropped with a warning: go-githubactions would panic writing to "".
 func newActionStep(e env) *actionStep {
-	act := githubactions.New(githubactions.WithGetenv(e.Getenv), githubactions.WithWriter(e.Stdout))
+	for _, k := range []string{"GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"} {
+		if e.Getenv(k) == "" {
+			fmt.Fprintf(e.Stderr, "warning: %s is not set, so this step's %s are dropped\n", k,
+				map[string]string{"GITHUB_OUTPUT": "outputs", "GITHUB_STEP_SUMMARY": "summary"}[k])
+		}
+	}
+	getenv := func(k string) string {
+		v := e.Getenv(k)
+		if v == "" && (k == "GITHUB_OUTPUT" || k == "GITHUB_STEP_SUMMARY") {
+			return os.DevNull
+		}
+		return v
+	}
+	act := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(e.Stdout))
 	token := input(act, "github-token")
 	if token == "" {
 		token = e.Getenv("GITHUB_TOKEN")

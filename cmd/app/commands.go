@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,6 +36,7 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	load := commonFlags(fs, getenv, need{})
+	fs.Usage = usageFunc(fs, "app migrate [flags]", "Creates or updates the database schema (River's tables and tasuki's).")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -57,22 +59,40 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	return nil
 }
 
+const deliveriesUsage = `usage: app deliveries list [flags]
+       app deliveries retry DELIVERY_ID [flags]
+
+Run 'app deliveries list -h' or 'app deliveries retry -h' for the flags.
+`
+
 func cmdDeliveries(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return &usageError{"deliveries needs a subcommand: list or retry"}
 	}
 	sub, args := args[0], args[1:]
+	switch sub {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stderr, deliveriesUsage)
+		return errHelp
+	}
 	fs := flag.NewFlagSet("deliveries "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	load := commonFlags(fs, getenv, need{})
-	var state, format *string
+	var state, format, cursor *string
 	var limit *int
+	var all *bool
 	switch sub {
 	case "list":
+		fs.Usage = usageFunc(fs, "app deliveries list [--state S] [--format table|json] [--limit N] [--cursor C | --all]",
+			"Lists stored deliveries, newest first, a page at a time; a page that is not\n"+
+				"the last ends with the --cursor that continues it.")
 		state = fs.String("state", "", "only deliveries in this state: pending, running, done or failed")
 		format = fs.String("format", "table", "output format: table or json")
-		limit = fs.Int("limit", 50, "at most this many deliveries, newest first (max 1000)")
+		limit = fs.Int("limit", 50, "deliveries per page, newest first (max 1000)")
+		cursor = fs.String("cursor", "", "continue after the page that printed this cursor")
+		all = fs.Bool("all", false, "list every delivery, not one page")
 	case "retry":
+		fs.Usage = usageFunc(fs, "app deliveries retry DELIVERY_ID", "Runs a stored delivery again, whatever its state.")
 	default:
 		return &usageError{fmt.Sprintf("unknown deliveries subcommand %q: use list or retry", sub)}
 	}
@@ -91,6 +111,12 @@ func cmdDeliveries(ctx context.Context, args []string, getenv func(string) strin
 		if *limit < 1 || *limit > 1000 {
 			return &usageError{fmt.Sprintf("--limit %d: use 1 to 1000", *limit)}
 		}
+		if *all && *cursor != "" {
+			return &usageError{"--all lists from the newest delivery; leave out --cursor"}
+		}
+		if n, err := strconv.ParseInt(*cursor, 10, 64); *cursor != "" && (err != nil || n <= 0) {
+			return &usageError{fmt.Sprintf("--cursor %q is not one this command printed", *cursor)}
+		}
 		if fs.NArg() > 0 {
 			return &usageError{"deliveries list takes no arguments"}
 		}
@@ -101,7 +127,7 @@ func cmdDeliveries(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, newLogger(stderr, cfg.LogLevel), store.WithoutMigrate())
+	st, err := store.Open(ctx, cfg.DatabaseURL, newLogger(stderr, cfg.LogLevel), store.RequireSchema())
 	if err != nil {
 		return err
 	}
@@ -115,16 +141,56 @@ func cmdDeliveries(ctx context.Context, args []string, getenv func(string) strin
 		fmt.Fprintf(stdout, "delivery %s queued to run again\n", id)
 		return nil
 	}
-	rows, err := st.ListDeliveries(ctx, store.ListFilter{State: *state, Limit: *limit})
+	f := store.ListFilter{State: *state, Limit: *limit, Cursor: *cursor}
+	if *all {
+		f.Limit = 1000
+	}
+	page, err := st.ListDeliveriesPage(ctx, f)
 	if err != nil {
 		return err
 	}
+	rows := page.Rows
+	for *all && page.Next != "" {
+		f.Cursor = page.Next
+		if page, err = st.ListDeliveriesPage(ctx, f); err != nil {
+			return err
+		}
+		rows = append(rows, page.Rows...)
+	}
 	if *format == "json" {
+		// stdout stays one JSON array; the cursor is a note for the person.
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		if err := enc.Encode(rows); err != nil {
+			return err
+		}
+		if page.Next != "" {
+			fmt.Fprintf(stderr, "more deliveries: run again with --cursor %s, or use --all\n", page.Next)
+		}
+		return nil
 	}
-	return writeTable(stdout, rows)
+	if err := writeTable(stdout, rows); err != nil {
+		return err
+	}
+	if page.Next != "" {
+		_, err = fmt.Fprintf(stdout, "more deliveries: run again with --cursor %s, or use --all\n", page.Next)
+	}
+	return err
+}
+
+// usageFunc is a flag set's Usage: the synopsis with its arguments, what
+// the command does, then the flags. -h prints it to stdout (see
+// parseFlags), a flag mistake to stderr.
+func usageFunc(fs *flag.FlagSet, synopsis, about string) func() {
+	return func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "usage: %s\n\n", synopsis)
+		if about != "" {
+			fmt.Fprintf(w, "%s\n\n", about)
+		}
+		fmt.Fprint(w, "flags:\n")
+		fs.PrintDefaults()
+	}
 }
 
 // writeTable prints deliveries for a terminal: one line each, the last error
@@ -175,7 +241,7 @@ func cmdRedeliver(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	st, err := store.Open(ctx, cfg.DatabaseURL, log, store.WithoutMigrate())
+	st, err := store.Open(ctx, cfg.DatabaseURL, log, store.RequireSchema())
 	if err != nil {
 		return err
 	}
@@ -214,6 +280,8 @@ func cmdReplay(ctx context.Context, args []string, getenv func(string) string, s
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	load := commonFlags(fs, getenv, need{})
+	fs.Usage = usageFunc(fs, "app replay FILE --event EVENT [--id ID] [flags]",
+		"Stores a saved webhook payload as a delivery for the server's workers.")
 	event := fs.String("event", "", "the payload's event name, as in X-GitHub-Event (e.g. pull_request)")
 	id := fs.String("id", "", "delivery ID to store it under (default: replay-RANDOM; an ID already stored is not stored again)")
 	// Accept FILE before or after the flags.

@@ -212,3 +212,97 @@ func TestReplayAndMigrate(t *testing.T) {
 		t.Errorf("no --event: exit %d, %q", code, errOut)
 	}
 }
+
+func TestDeliveriesListPages(t *testing.T) {
+	gh := githubtest.New(t)
+	env, db := appEnv(t, gh)
+	st, err := store.Open(context.Background(), db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := st.Enqueue(context.Background(), dispatch.Delivery{ID: fmt.Sprintf("d-%d", i), Event: "push", Payload: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	ids := func(out string) []string {
+		var rows []store.DeliveryRow
+		if err := json.Unmarshal([]byte(out), &rows); err != nil {
+			t.Fatalf("json: %v\n%s", err, out)
+		}
+		var got []string
+		for _, r := range rows {
+			got = append(got, r.ID)
+		}
+		return got
+	}
+
+	code, out, errOut := runApp(t, env, "deliveries", "list", "--limit", "2")
+	last := out[strings.LastIndex(strings.TrimSuffix(out, "\n"), "\n")+1:]
+	cursor, ok := strings.CutPrefix(last, "more deliveries: run again with --cursor ")
+	cursor, _, _ = strings.Cut(cursor, ",")
+	if code != 0 || !ok {
+		t.Fatalf("first page: exit %d, last line %q, stderr %q", code, last, errOut)
+	}
+	code, out, errOut = runApp(t, env, "deliveries", "list", "--limit", "2", "--cursor", cursor, "--format", "json")
+	if diff := cmp.Diff([]string{"d-2", "d-1"}, ids(out)); code != 0 || diff != "" {
+		t.Errorf("second page: exit %d (-want +got):\n%s", code, diff)
+	}
+	if !strings.HasPrefix(errOut, "more deliveries: run again with --cursor ") {
+		t.Errorf("second page in JSON: stderr %q, want the next cursor", errOut)
+	}
+	code, out, errOut = runApp(t, env, "deliveries", "list", "--all", "--format", "json")
+	if diff := cmp.Diff([]string{"d-4", "d-3", "d-2", "d-1", "d-0"}, ids(out)); code != 0 || diff != "" || errOut != "" {
+		t.Errorf("--all: exit %d, stderr %q (-want +got):\n%s", code, errOut, diff)
+	}
+	code, _, errOut = runApp(t, env, "deliveries", "list", "--cursor", "x")
+	if code != 2 || errOut != "tasuki: --cursor \"x\" is not one this command printed\n" {
+		t.Errorf("bad cursor: exit %d, %q", code, errOut)
+	}
+}
+
+func TestDeliveriesOnAnUnmigratedDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tasuki.db")
+	env := map[string]string{"TASUKI_DATABASE_URL": "sqlite://" + path, "TASUKI_LOG_LEVEL": "error"}
+	for _, args := range [][]string{{"deliveries", "list"}, {"deliveries", "retry", "d-1"}} {
+		code, out, errOut := runApp(t, env, args...)
+		want := "tasuki: database sqlite " + path + " does not exist, so it has no tasuki tables; run `app migrate` first\n"
+		if code != 1 || out != "" || errOut != want {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 1 and %q", args, code, out, errOut, want)
+		}
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("deliveries created %s (%v)", path, err)
+	}
+}
+
+// TestHelpOfEveryCommand holds every command and subcommand to answering
+// -h and --help with its usage, arguments included, on stdout and exit 0.
+func TestHelpOfEveryCommand(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // in the usage
+	}{
+		{[]string{}, "usage: app COMMAND"},
+		{[]string{"help"}, "usage: app COMMAND"},
+		{[]string{"serve"}, "usage: app serve [flags]"},
+		{[]string{"deliveries"}, "app deliveries retry DELIVERY_ID"},
+		{[]string{"deliveries", "list"}, "usage: app deliveries list [--state S]"},
+		{[]string{"deliveries", "retry"}, "usage: app deliveries retry DELIVERY_ID"},
+		{[]string{"redeliver"}, "usage: app redeliver [flags]"},
+		{[]string{"replay"}, "usage: app replay FILE --event EVENT"},
+		{[]string{"migrate"}, "usage: app migrate [flags]"},
+		{[]string{"demo"}, "demo"},
+	} {
+		for _, h := range []string{"-h", "--help"} {
+			args := append(tc.args[:len(tc.args):len(tc.args)], h)
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				code, out, errOut := runApp(t, map[string]string{}, args...)
+				if code != 0 || !strings.Contains(out, tc.want) || errOut != "" {
+					t.Errorf("exit %d, stdout %q, stderr %q; want 0 and usage with %q on stdout", code, out, errOut, tc.want)
+				}
+			})
+		}
+	}
+}

@@ -2,7 +2,7 @@
 // the feature handlers, and the operator commands around it.
 //
 //	app serve                         receive webhooks and process them
-//	app deliveries list [--state S] [--format table|json] [--limit N]
+//	app deliveries list [--state S] [--format table|json] [--limit N] [--cursor C | --all]
 //	app deliveries retry ID           run a stored delivery again
 //	app redeliver [--since 24h] [--dry-run]
 //	                                  ask GitHub to redeliver failed deliveries
@@ -15,6 +15,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -36,11 +37,12 @@ const usage = `usage: app COMMAND [flags]
 
 commands:
   serve                 receive GitHub webhooks and process them
-  deliveries list       show stored deliveries (--state pending|running|done|failed, --format table|json, --limit N)
+  deliveries list       show stored deliveries (--state pending|running|done|failed, --format table|json, --limit N, --cursor C or --all)
   deliveries retry ID   run a stored delivery again
   redeliver             ask GitHub to redeliver failed deliveries (--since 24h, --dry-run)
   replay FILE --event E store a saved payload as a delivery for the workers to process
   migrate               create or update the database schema
+  setup --url URL       create the GitHub App from its manifest and save its credentials (--org ORG, --out FILE)
   demo                  run the bundled example events and plans through the App against an in-memory GitHub (no credentials)
 
 Run 'app COMMAND -h' for the flags and environment variables of a command.
@@ -52,8 +54,69 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	cmd, rest := args[0], args[1:]
+	// A command asked for -h prints its usage to stdout: it was asked for.
+	// The flag package prints it to the flag set's output, stderr, so that
+	// is held back until we know whether the command stopped for help.
+	errOut := stderr
+	var held *bytes.Buffer
+	if cmd == "help" || asksHelp(args) {
+		held = new(bytes.Buffer)
+		stderr = held
+	}
+	err := runCommand(ctx, cmd, rest, getenv, stdout, stderr)
+	if held != nil {
+		stderr = errOut
+		if errors.Is(err, errHelp) {
+			_, _ = held.WriteTo(stdout)
+		} else {
+			_, _ = held.WriteTo(stderr)
+		}
+	}
+	var se *settingError
+	var ue *usageError
+	var unknown *unknownCommandError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errHelp):
+		return 0
+	case errors.As(err, &unknown):
+		fmt.Fprintf(stderr, "tasuki: unknown command %q\n\n%s", unknown.name, usage)
+		return 2
+	case errors.As(err, &se):
+		fmt.Fprintf(stderr, "tasuki: %s\n", se.msg)
+		return 2
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "tasuki: %s\n", ue.msg)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "tasuki: %v\n", err)
+		return 1
+	}
+}
+
+// asksHelp reports whether args, before a "--", hold -h or --help.
+func asksHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help", "--h":
+			return true
+		}
+	}
+	return false
+}
+
+type unknownCommandError struct{ name string }
+
+func (e *unknownCommandError) Error() string { return "unknown command " + e.name }
+
+// runCommand runs one command; errHelp means it printed its usage on stderr.
+func runCommand(ctx context.Context, cmd string, rest []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var err error
-	switch cmd, rest := args[0], args[1:]; cmd {
+	switch cmd {
 	case "serve":
 		err = cmdServe(ctx, rest, getenv, stderr)
 	case "deliveries":
@@ -66,30 +129,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "replay":
 		err = cmdReplay(ctx, rest, getenv, stdout, stderr)
+	case "setup":
+		err = cmdSetup(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
+		fmt.Fprint(stderr, usage)
+		err = errHelp
 	default:
-		fmt.Fprintf(stderr, "tasuki: unknown command %q\n\n%s", cmd, usage)
-		return 2
+		err = &unknownCommandError{cmd}
 	}
-	var se *settingError
-	var ue *usageError
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, errHelp):
-		return 0
-	case errors.As(err, &se):
-		fmt.Fprintf(stderr, "tasuki: %s\n", se.msg)
-		return 2
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "tasuki: %s\n", ue.msg)
-		return 2
-	default:
-		fmt.Fprintf(stderr, "tasuki: %v\n", err)
-		return 1
-	}
+	return err
 }
 
 // usageError is a command line mistake (unknown subcommand, missing

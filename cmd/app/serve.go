@@ -82,7 +82,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 
 	opts := append([]server.Option{server.WithLogger(log), server.WithMetrics(m), server.WithPinger(st),
-		server.WithReadiness("github", func(context.Context) error { return id.Err() })}, feats.Routes...)
+		server.WithReadiness("github", func(context.Context) error { return id.Err() }),
+		server.WithPreviousSecret(cfg.PreviousWebhookSecret)}, feats.Routes...)
 	srv, err := server.New(st, cfg.WebhookSecret, opts...)
 	if err != nil {
 		return err

@@ -22,10 +22,13 @@ type settings struct {
 	AppID         int64
 	PrivateKey    []byte // PEM
 	WebhookSecret []byte
-	APIURL        string
-	DatabaseURL   string
-	Listen        string
-	TFCHMACKey    []byte
+	// PreviousWebhookSecret is also accepted while the webhook secret is
+	// rotated (TASUKI_WEBHOOK_SECRET_PREVIOUS); nil outside a rotation.
+	PreviousWebhookSecret []byte
+	APIURL                string
+	DatabaseURL           string
+	Listen                string
+	TFCHMACKey            []byte
 	// TFCAddresses are the Terraform Cloud/Enterprise addresses a run task
 	// may name; tasuki sends the task's token only there.
 	TFCAddresses []string
@@ -96,6 +99,7 @@ func commonFlags(fs *flag.FlagSet, getenv func(string) string, n need) func() (*
 		}
 		if n.webhook {
 			fmt.Fprint(out, "  TASUKI_WEBHOOK_SECRET\t\tthe App's webhook secret (required)\n")
+			fmt.Fprint(out, "  TASUKI_WEBHOOK_SECRET_PREVIOUS\tthe secret being rotated out, also accepted until removed (optional)\n")
 			fmt.Fprint(out, "  TASUKI_TFC_HMAC_KEY\t\tHMAC key of the Terraform Cloud run task (optional)\n")
 		}
 	}
@@ -119,6 +123,9 @@ func commonFlags(fs *flag.FlagSet, getenv func(string) string, n need) func() (*
 			s.WebhookSecret = []byte(getenv("TASUKI_WEBHOOK_SECRET"))
 			if len(s.WebhookSecret) == 0 {
 				return nil, badSetting("TASUKI_WEBHOOK_SECRET is not set: set it to the webhook secret of your GitHub App")
+			}
+			if p := getenv("TASUKI_WEBHOOK_SECRET_PREVIOUS"); p != "" {
+				s.PreviousWebhookSecret = []byte(p) // nil: only the current secret verifies
 			}
 			if k := getenv("TASUKI_TFC_HMAC_KEY"); k != "" {
 				s.TFCHMACKey = []byte(k) // nil means the run-task endpoint stays off

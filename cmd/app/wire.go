@@ -78,7 +78,7 @@ func wire(r *dispatch.Router, l *lazyFeatures, gh *ghclient.Clients, q tfc.Queue
 	// depends on its type alone (handler.Feature), so the set's nil
 	// handlers say it now.
 	for i, h := range (&featureSet{}).handlers() {
-		r.Register(l.handler(func(s *featureSet) handler.Feature { return s.handlers()[i] }), h.Handles()...)
+		r.Register(dispatch.Named(featureName(h), l.handler(func(s *featureSet) handler.Feature { return s.handlers()[i] })), h.Handles()...)
 	}
 
 	var f features
@@ -103,7 +103,7 @@ func wire(r *dispatch.Router, l *lazyFeatures, gh *ghclient.Clients, q tfc.Queue
 		opts = append(opts, tfc.WithAllowedAddresses(t.Addresses...))
 	}
 	rt := tfc.NewRunTaskHandler(t.HMACKey, lazyReviewer{l}, opts...)
-	r.Register(rt, tfc.EventRunTask)
+	r.Register(dispatch.Named("Terraform Cloud run task", rt), tfc.EventRunTask)
 	if len(t.HMACKey) > 0 {
 		f.Routes = append(f.Routes, server.WithRoute("POST /tfc/run-task", rt))
 	}
@@ -189,14 +189,26 @@ func (l *lazyFeatures) handler(pick func(*featureSet) handler.Feature) dispatch.
 		if err != nil {
 			return fmt.Errorf("%s delivery %s: %w", d.Event, d.ID, err)
 		}
-		h := pick(s)
-		if err := h.Handle(ctx, d); err != nil {
-			// The router names the handler by its type, which is here
-			// HandlerFunc; name the feature's.
-			return fmt.Errorf("%T: %w", h, err)
-		}
-		return nil
+		return pick(s).Handle(ctx, d)
 	})
+}
+
+// featureName names a feature handler in the errors operators read
+// (`app deliveries list`): "plan review: ...", not a Go type.
+func featureName(h handler.Feature) string {
+	switch h.(type) {
+	case *planreview.PullRequestReview, *planreview.PullRequest:
+		return "plan review"
+	case *planreview.Rerun:
+		return "plan review re-run"
+	case *postmortem.Handler:
+		return "postmortem"
+	case *commands.Handler:
+		return "/tasuki command"
+	case *configcheck.Handler:
+		return "config check"
+	}
+	return dispatch.NameOf(h)
 }
 
 // lazyReviewer is the run task's reviewer, waiting for the feature handlers.

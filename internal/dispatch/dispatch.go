@@ -36,6 +36,32 @@ type HandlerFunc func(ctx context.Context, d Delivery) error
 // Handle calls f.
 func (f HandlerFunc) Handle(ctx context.Context, d Delivery) error { return f(ctx, d) }
 
+// Namer is implemented by handlers that name their feature ("plan review",
+// "postmortem"); the router starts a handler's error with its name, which
+// operators read in `app deliveries list`. A handler without one is named
+// by its Go type.
+type Namer interface {
+	Name() string
+}
+
+// Named returns h named name (see Namer).
+func Named(name string, h Handler) Handler { return named{name, h} }
+
+type named struct {
+	name string
+	Handler
+}
+
+func (n named) Name() string { return n.name }
+
+// NameOf returns h's name: its Name, else its Go type.
+func NameOf(h Handler) string {
+	if n, ok := h.(Namer); ok {
+		return n.Name()
+	}
+	return fmt.Sprintf("%T", h)
+}
+
 // Router holds the handlers per event name.
 type Router struct {
 	handlers map[string][]Handler
@@ -78,7 +104,7 @@ func (r *Router) Dispatch(ctx context.Context, d Delivery) error {
 	var errs []error
 	for _, h := range hs {
 		if err := h.Handle(ctx, d); err != nil {
-			errs = append(errs, fmt.Errorf("%T: %w", h, err))
+			errs = append(errs, fmt.Errorf("%s: %w", NameOf(h), err))
 		}
 	}
 	return errors.Join(errs...)

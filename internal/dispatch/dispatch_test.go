@@ -119,3 +119,28 @@ func TestRetryAt(t *testing.T) {
 		t.Error("a rate limit is permanent")
 	}
 }
+
+type typedHandler struct{}
+
+func (typedHandler) Handle(context.Context, Delivery) error { return errors.New("boom") }
+
+func TestErrorsNameTheFeature(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		h    Handler
+		want string
+	}{
+		{"named", Named("plan review", HandlerFunc(func(context.Context, Delivery) error { return errors.New("read plan: boom") })), "plan review: read plan: boom"},
+		{"namer", Named("postmortem", typedHandler{}), "postmortem: boom"},
+		{"unnamed falls back to the type", typedHandler{}, "dispatch.typedHandler: boom"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := NewRouter(nil)
+			r.Register(tt.h, "issues")
+			err := r.Dispatch(context.Background(), Delivery{ID: "d", Event: "issues"})
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("Dispatch error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

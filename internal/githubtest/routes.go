@@ -91,6 +91,7 @@ func (s *Server) routes() {
 	s.handle("GET", "/app/hook/deliveries", s.listHookDeliveries)
 	s.handle("GET", "/app/hook/deliveries/{delivery_id}", s.getHookDelivery)
 	s.handle("POST", "/app/hook/deliveries/{delivery_id}/attempts", s.redeliver)
+	s.handle("POST", "/app-manifests/{code}/conversions", s.convertManifest) // routes_manifest.go
 
 	s.handle("GET", "/search/issues", s.searchIssues)
 	s.handle("GET", "/rate_limit", s.rateLimit)

@@ -55,6 +55,8 @@ type Server struct {
 	budget  *bodyBudget
 	limits  bodyLimits
 	rejects *rejectLog
+
+	previous []byte // also accepted while the secret is rotated; see WithPreviousSecret
 }
 
 type route struct {
@@ -247,7 +249,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if err := VerifySignature(s.secret, body, sigHeader); err != nil {
+	if err := s.verify(body, sigHeader); err != nil { // signature.go
 		s.reject(w, r, rejectBadSignature, http.StatusUnauthorized, err.Error())
 		return
 	}

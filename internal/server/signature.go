@@ -42,6 +42,34 @@ func VerifySignature(secret, body []byte, header string) error {
 	return nil
 }
 
+// WithPreviousSecret makes the intake also accept deliveries signed with
+// prev, the webhook secret being rotated out. GitHub signs with one secret
+// at a time, but deliveries already queued or redelivered after the App's
+// secret changes still carry the old signature; accepting both for the
+// rotation drops none. An empty prev accepts nothing more.
+func WithPreviousSecret(prev []byte) Option {
+	return func(s *Server) {
+		if len(prev) > 0 {
+			s.previous = prev
+		}
+	}
+}
+
+// verify checks a delivery against the webhook secret and, during a
+// rotation, the previous one. Both HMACs are always computed and compared
+// in constant time, so the time taken does not tell which secret matched.
+func (s *Server) verify(body []byte, header string) error {
+	err := VerifySignature(s.secret, body, header)
+	if len(s.previous) == 0 {
+		return err
+	}
+	prevErr := VerifySignature(s.previous, body, header)
+	if err == nil || prevErr == nil {
+		return nil
+	}
+	return err
+}
+
 // parseSignature returns the HMAC an X-Hub-Signature-256 value carries. It
 // needs no body, so the intake refuses a missing or malformed header before
 // reading one.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -44,7 +45,19 @@ func stateOf(js rivertype.JobState) string {
 // ListFilter selects deliveries for ListDeliveries.
 type ListFilter struct {
 	State string // "" for all, or pending, running, done, failed
-	Limit int    // 0 means 50; at most 1000
+	Limit int    // 0 means 50; at most 1000 per page
+	// Cursor continues a listing after the page whose Next it was; ""
+	// starts from the newest delivery.
+	Cursor string
+}
+
+// DeliveryPage is one page of ListDeliveriesPage.
+type DeliveryPage struct {
+	Rows []DeliveryRow `json:"deliveries"`
+	// Next is the cursor of the following page; "" when this page is the
+	// last. It stays valid while deliveries arrive: a new delivery sorts
+	// before the first page, never inside a later one.
+	Next string `json:"next_cursor,omitempty"`
 }
 
 // DeliveryRow is one stored delivery and the state of its job.
@@ -87,30 +100,62 @@ func (s *Store) loadDelivery(ctx context.Context, id string) (dispatch.Delivery,
 	return d, nil
 }
 
-// ListDeliveries returns stored deliveries, newest first.
+// ListDeliveries returns the first page of stored deliveries, newest first
+// (see ListDeliveriesPage).
 func (s *Store) ListDeliveries(ctx context.Context, f ListFilter) ([]DeliveryRow, error) {
+	p, err := s.ListDeliveriesPage(ctx, f)
+	return p.Rows, err
+}
+
+// ListDeliveriesPage returns one page of stored deliveries, newest first,
+// and the cursor of the next page. A malformed cursor is an error naming it.
+func (s *Store) ListDeliveriesPage(ctx context.Context, f ListFilter) (DeliveryPage, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
 	}
 	limit = min(limit, 1000)
-	params := river.NewJobListParams().Kinds(deliveryKind).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(limit)
+	// One more than the page tells whether there is a next page without
+	// a last, empty one.
+	params := river.NewJobListParams().Kinds(deliveryKind).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(limit + 1)
 	if f.State != "" {
 		states, ok := riverStates[f.State]
 		if !ok {
-			return nil, fmt.Errorf("list deliveries: unknown state %q: want pending, running, done or failed", f.State)
+			return DeliveryPage{}, fmt.Errorf("list deliveries: unknown state %q: want pending, running, done or failed", f.State)
 		}
 		params = params.States(states...)
 	}
+	if f.Cursor != "" {
+		// The cursor is the job ID the previous page ended with: ordered by
+		// ID, River's cursor needs nothing else.
+		after, err := strconv.ParseInt(f.Cursor, 10, 64)
+		if err != nil || after <= 0 {
+			return DeliveryPage{}, fmt.Errorf("list deliveries: cursor %q is not one this command printed", f.Cursor)
+		}
+		params = params.After(river.JobListCursorFromJob(&rivertype.JobRow{ID: after, Kind: deliveryKind}))
+	}
 	res, err := s.client.JobList(ctx, params)
 	if err != nil {
-		return nil, fmt.Errorf("list deliveries: list jobs: %w", err)
+		return DeliveryPage{}, fmt.Errorf("list deliveries: list jobs: %w", err)
 	}
-	if len(res.Jobs) == 0 {
-		return []DeliveryRow{}, nil
+	jobs := res.Jobs
+	page := DeliveryPage{Rows: []DeliveryRow{}}
+	if len(jobs) > limit {
+		jobs = jobs[:limit]
+		page.Next = strconv.FormatInt(jobs[limit-1].ID, 10)
 	}
-	ids := make([]any, len(res.Jobs))
-	for i, j := range res.Jobs {
+	if len(jobs) == 0 {
+		return page, nil
+	}
+	rows, err := s.deliveryRows(ctx, jobs)
+	page.Rows = rows
+	return page, err
+}
+
+// deliveryRows joins jobs with their delivery rows, in the jobs' order.
+func (s *Store) deliveryRows(ctx context.Context, jobs []*rivertype.JobRow) ([]DeliveryRow, error) {
+	ids := make([]any, len(jobs))
+	for i, j := range jobs {
 		ids[i] = j.ID
 	}
 	rs, err := s.r.query(ctx, `SELECT id, event, action, repository, received_at, job_id
@@ -135,8 +180,8 @@ func (s *Store) ListDeliveries(ctx context.Context, f ListFilter) ([]DeliveryRow
 	if err := rs.Err(); err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
-	out := make([]DeliveryRow, 0, len(res.Jobs))
-	for _, j := range res.Jobs {
+	out := make([]DeliveryRow, 0, len(jobs))
+	for _, j := range jobs {
 		r, ok := byJob[j.ID]
 		if !ok {
 			continue // a job whose delivery row is gone

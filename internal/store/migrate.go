@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"time"
 )
 
@@ -127,13 +129,36 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // CheckSchema fails with advice when the database has not been migrated to
 // this version, so that a command opened WithoutMigrate can say so up front
-// instead of failing later on a missing table.
+// instead of failing later on a missing table. Its error wraps ErrNoSchema.
 func (s *Store) CheckSchema(ctx context.Context) error {
 	want := migrations[len(migrations)-1].version
 	var have int
 	err := queryRow(ctx, s.r, `SELECT coalesce(max(version), 0) FROM tasuki_migration`, nil, &have)
-	if err != nil || have < want {
-		return fmt.Errorf("open %s: the database schema is not up to date (version %d, want %d): run `app migrate` first", s.where, have, want)
+	if err != nil || have == 0 {
+		// A missing table is the usual reason for err; a database that
+		// does not answer fails again on the command's first query.
+		return &schemaError{fmt.Sprintf("database %s has no tasuki tables; run `app migrate` first", s.where)}
+	}
+	if have < want {
+		return &schemaError{fmt.Sprintf("database %s has tasuki's schema version %d, this version needs %d; run `app migrate` first", s.where, have, want)}
 	}
 	return nil
 }
+
+// sqliteExists fails with CheckSchema's advice when a SQLite URL names a
+// file that does not exist.
+func sqliteExists(databaseURL string) error {
+	path, err := sqlitePath(databaseURL)
+	if err != nil || path == ":memory:" {
+		return err
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return &schemaError{fmt.Sprintf("database sqlite %s does not exist, so it has no tasuki tables; run `app migrate` first", path)}
+	}
+	return nil
+}
+
+type schemaError struct{ msg string }
+
+func (e *schemaError) Error() string { return e.msg }
+func (e *schemaError) Unwrap() error { return ErrNoSchema }

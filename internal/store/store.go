@@ -47,6 +47,10 @@ import (
 // delivery is not in the store.
 var ErrNotFound = errors.New("not found")
 
+// ErrNoSchema is wrapped by the errors of CheckSchema and of Open with
+// RequireSchema when the database has not been migrated to this version.
+var ErrNoSchema = errors.New("database schema missing or out of date")
+
 // ErrClosed is returned by Enqueue after Close.
 var ErrClosed = errors.New("store is closed")
 
@@ -119,10 +123,11 @@ type jobInserter func(ctx context.Context, params []river.InsertManyParams) ([]*
 type Option func(*options)
 
 type options struct {
-	migrate     bool
-	metrics     *metrics.Metrics
-	batchWindow time.Duration
-	batchMax    int
+	migrate       bool
+	requireSchema bool
+	metrics       *metrics.Metrics
+	batchWindow   time.Duration
+	batchMax      int
 }
 
 // WithMetrics records queue depth, job outcomes and job latency on m.
@@ -131,6 +136,15 @@ func WithMetrics(m *metrics.Metrics) Option { return func(o *options) { o.metric
 // WithoutMigrate skips running migrations in Open (for `app migrate` run as
 // a separate step, or read-only tools).
 func WithoutMigrate() Option { return func(o *options) { o.migrate = false } }
+
+// RequireSchema makes Open fail, with advice to run `app migrate` and an
+// error wrapping ErrNoSchema, unless the database holds this version's
+// schema; a SQLite file that does not exist is not created. For commands
+// that only read or change what the server stored. It implies
+// WithoutMigrate.
+func RequireSchema() Option {
+	return func(o *options) { o.requireSchema, o.migrate = true, false }
+}
 
 // WithBatching sets how long Enqueue waits to gather concurrent deliveries
 // into one transaction (default 1ms, counted from when the batch's first
@@ -169,6 +183,12 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger, opts ...Opt
 	var err error
 	switch {
 	case strings.HasPrefix(databaseURL, "sqlite:"):
+		if o.requireSchema {
+			// Opening a missing file would create an empty database.
+			if err := sqliteExists(databaseURL); err != nil {
+				return nil, err
+			}
+		}
 		err = openSQLite(ctx, s, databaseURL)
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
 		err = openPostgres(ctx, s, databaseURL)
@@ -183,6 +203,12 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger, opts ...Opt
 	}
 	if o.migrate {
 		if err := s.Migrate(ctx); err != nil {
+			s.closeDB()
+			return nil, err
+		}
+	}
+	if o.requireSchema {
+		if err := s.CheckSchema(ctx); err != nil {
 			s.closeDB()
 			return nil, err
 		}

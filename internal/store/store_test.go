@@ -1141,3 +1141,69 @@ func TestNestedLocksDoNotExhaustThePool(t *testing.T) {
 		})
 	}
 }
+
+func TestListDeliveriesPages(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, "sqlite://"+filepath.Join(t.TempDir(), "tasuki.db"))
+	var want []string
+	for i := range 7 {
+		id := fmt.Sprintf("p-%d", i)
+		if _, err := s.Enqueue(ctx, dispatch.Delivery{ID: id, Event: "push", Payload: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		want = append([]string{id}, want...) // newest first
+	}
+	var got, cursors []string
+	f := store.ListFilter{Limit: 3}
+	for range 10 {
+		p, err := s.ListDeliveriesPage(ctx, f)
+		if err != nil {
+			t.Fatalf("ListDeliveriesPage(%+v): %v", f, err)
+		}
+		for _, r := range p.Rows {
+			got = append(got, r.ID)
+		}
+		if p.Next == "" {
+			break
+		}
+		cursors = append(cursors, p.Next)
+		f.Cursor = p.Next
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("pages of 3 (-want +got):\n%s", diff)
+	}
+	if len(cursors) != 2 {
+		t.Errorf("cursors %v: want 2 (pages of 3, 3 and 1; the last has none)", cursors)
+	}
+	if p, err := s.ListDeliveriesPage(ctx, store.ListFilter{Limit: 7}); err != nil || p.Next != "" || len(p.Rows) != 7 {
+		t.Errorf("a page holding everything: %d rows, next %q, %v; want 7 rows and no next", len(p.Rows), p.Next, err)
+	}
+	if _, err := s.ListDeliveriesPage(ctx, store.ListFilter{Cursor: "abc"}); err == nil || !strings.Contains(err.Error(), `cursor "abc"`) {
+		t.Errorf("bad cursor: %v, want an error naming it", err)
+	}
+}
+
+func TestRequireSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "never.db")
+	_, err := store.Open(ctx, "sqlite://"+path, testLogger(t), store.RequireSchema())
+	if !errors.Is(err, store.ErrNoSchema) || !strings.Contains(err.Error(), "has no tasuki tables; run `app migrate` first") {
+		t.Errorf("Open of a missing file = %v, want ErrNoSchema with advice", err)
+	}
+	if _, statErr := os.Stat(path); !errors.Is(statErr, os.ErrNotExist) {
+		t.Errorf("Open with RequireSchema created %s (%v)", path, statErr)
+	}
+
+	empty := "sqlite://" + filepath.Join(t.TempDir(), "empty.db")
+	open(t, empty, store.WithoutMigrate()).Close()
+	_, err = store.Open(ctx, empty, testLogger(t), store.RequireSchema())
+	if want := "database sqlite " + strings.TrimPrefix(empty, "sqlite://") + " has no tasuki tables; run `app migrate` first"; err == nil || err.Error() != want {
+		t.Errorf("Open of an unmigrated database = %v, want %q", err, want)
+	}
+	open(t, empty).Close() // migrates
+	s, err := store.Open(ctx, empty, testLogger(t), store.RequireSchema())
+	if err != nil {
+		t.Fatalf("Open after migrating: %v", err)
+	}
+	s.Close()
+}
