@@ -482,6 +482,25 @@ func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= f.min && f.Handler.Enabled(ctx, l)
 }
 
+// Handle drops River's records about work cut short by its context being
+// cancelled: River cancels its own services' contexts when the workers stop
+// (SIGTERM), and logs each at ERROR ("Error starting transaction: context
+// canceled"), which is no error of the operator's to look into.
+func (f levelFilter) Handle(ctx context.Context, r slog.Record) error {
+	cancelled := false
+	r.Attrs(func(a slog.Attr) bool {
+		if err, ok := a.Value.Any().(error); ok && errors.Is(err, context.Canceled) {
+			cancelled = true
+			return false
+		}
+		return true
+	})
+	if cancelled {
+		return nil
+	}
+	return f.Handler.Handle(ctx, r)
+}
+
 func (f levelFilter) WithAttrs(as []slog.Attr) slog.Handler {
 	return levelFilter{f.Handler.WithAttrs(as), f.min}
 }
