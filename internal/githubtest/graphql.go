@@ -51,18 +51,11 @@ const maxGraphQLRequest = 1 << 20
 func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxGraphQLRequest))
 	call := Call{Method: r.Method, Path: GraphQLTemplate, Template: GraphQLTemplate, Query: r.URL.Query(), Body: body}
+	s.begin(&call)
 	rec := httptest.NewRecorder()
 	rc := &reqCtx{s: s, w: rec, r: r, body: body}
 	s.answerGraphQL(rc, &call)
-	call.Status = rc.status
-	s.mu.Lock()
-	s.calls = append(s.calls, call)
-	s.mu.Unlock()
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.Code)
-	_, _ = w.Write(rec.Body.Bytes())
+	s.end(w, rec, rc, call)
 }
 
 func (s *Server) answerGraphQL(rc *reqCtx, call *Call) {

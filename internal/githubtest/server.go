@@ -408,10 +408,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := "/" + strings.TrimPrefix(r.URL.Path, BasePath)
 	body, _ := io.ReadAll(r.Body)
 	call := Call{Method: r.Method, Path: path, Query: r.URL.Query(), Body: body}
-	s.mu.Lock()
-	s.events++
-	call.Begin, call.Time = s.events, s.now()
-	s.mu.Unlock()
+	s.begin(&call)
 	// The answer is buffered so that it can be checked against the
 	// description before the client sees it.
 	rec := httptest.NewRecorder()
@@ -429,6 +426,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				r.Method, path, op.OperationID, rec.Code, strings.Join(probs, "; "))
 		}
 	}
+	s.end(w, rec, rc, call)
+}
+
+// begin places call's arrival among the server's events, on its clock.
+func (s *Server) begin(call *Call) {
+	s.mu.Lock()
+	s.events++
+	call.Begin, call.Time = s.events, s.now()
+	s.mu.Unlock()
+}
+
+// end records call with its answer, buffered in rec, and sends that answer
+// to the client.
+func (s *Server) end(w http.ResponseWriter, rec *httptest.ResponseRecorder, rc *reqCtx, call Call) {
 	call.Status = rc.status
 	s.mu.Lock()
 	s.events++
