@@ -6,10 +6,13 @@ package templates
 
 import "embed"
 
-// FS holds postmortem.md, incident.yml and postmortem.yml.
+// FS holds postmortem.md, incident.yml, postmortem.yml and onboarding.yml.
 //
-//go:embed postmortem.md incident.yml postmortem.yml
+//go:embed postmortem.md incident.yml postmortem.yml onboarding.yml
 var FS embed.FS
+
+// Onboarding is the path of the built-in SRE handoff checklist within FS.
+const Onboarding = "onboarding.yml"
 
 // Postmortem is the path of the built-in postmortem template within FS.
 const Postmortem = "postmortem.md"

@@ -80,6 +80,9 @@ func (a actionYML) stepEnv(t *testing.T, set map[string]string) map[string]strin
 	env, _ := a.step()
 	out := map[string]string{}
 	for k, v := range env {
+		if strings.HasPrefix(k, "TASUKI_ACTION_") {
+			continue // for the entry script (actionentry_test.go), not the binary
+		}
 		name, ok := strings.CutPrefix(v, "${{ inputs.")
 		name, ok2 := strings.CutSuffix(name, " }}")
 		if !ok || !ok2 {
@@ -137,7 +140,7 @@ func TestActionYML(t *testing.T) {
 	}
 
 	allowed := a.allowedCommands(t)
-	if diff := cmp.Diff([]string{"plan-review", "postmortem"}, allowed); diff != "" {
+	if diff := cmp.Diff([]string{"plan-review", "postmortem", "lead-time", "record-deployment", "onboarding"}, allowed); diff != "" {
 		t.Errorf("commands the action runs (-want +got):\n%s", diff)
 	}
 	for _, c := range allowed {
@@ -222,9 +225,12 @@ func TestActionYMLCommandScript(t *testing.T) {
 	a := readActionYML(t)
 	_, run := a.step()
 	tmp := t.TempDir()
-	// A stand-in for the built binary that reports how it was called.
-	fake := "#!/bin/sh\necho \"ran: $*\"\n"
-	if err := os.WriteFile(filepath.Join(tmp, "tasuki-action"), []byte(fake), 0o755); err != nil {
+	// A stand-in for the entry script that reports how it was called.
+	fake := "echo \"ran: $*\"\n"
+	if err := os.MkdirAll(filepath.Join(tmp, "scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "scripts", "action-entry.sh"), []byte(fake), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -234,13 +240,14 @@ func TestActionYMLCommandScript(t *testing.T) {
 	}{
 		{a.Inputs["command"].Default, "ran: plan-review\n", 0},
 		{"postmortem", "ran: postmortem\n", 0},
-		{"help", "::error title=tasuki::command input \"help\" is not one of: plan-review, postmortem\n", 2},
-		{"plan-review --plan x", "::error title=tasuki::command input \"plan-review --plan x\" is not one of: plan-review, postmortem\n", 2},
+		{"onboarding", "ran: onboarding\n", 0},
+		{"help", "::error title=tasuki::command input \"help\" is not one of: plan-review, postmortem, lead-time, record-deployment, onboarding\n", 2},
+		{"plan-review --plan x", "::error title=tasuki::command input \"plan-review --plan x\" is not one of: plan-review, postmortem, lead-time, record-deployment, onboarding\n", 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.command, func(t *testing.T) {
 			cmd := exec.Command(bash, "-e", "-c", run)
-			cmd.Env = []string{"RUNNER_TEMP=" + tmp, "INPUT_COMMAND=" + tc.command, "PATH=" + os.Getenv("PATH")}
+			cmd.Env = []string{"TASUKI_ACTION_PATH=" + tmp, "INPUT_COMMAND=" + tc.command, "PATH=" + os.Getenv("PATH")}
 			out, err := cmd.Output()
 			code := 0
 			var ee *exec.ExitError

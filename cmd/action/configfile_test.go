@@ -25,10 +25,10 @@ func TestConfigFileMessages(t *testing.T) {
 		args       []string
 		wantStderr string
 	}{
-		{"plan-review", []string{"plan-review", "--plan", tfplan(t, "tofu-showjson-basic-delete.json"), "--config", path}, "plan-review: " + problems},
-		{"postmortem", []string{"postmortem", "--event", labeledIncidentEvent(t), "--config", path}, "postmortem: " + problems},
+		{"plan-review", []string{"plan-review", "--plan", tfplan(t, "tofu-showjson-basic-delete.json"), "--config", path}, "tasuki: plan-review: " + problems},
+		{"postmortem", []string{"postmortem", "--event", labeledIncidentEvent(t), "--config", path}, "tasuki: postmortem: " + problems},
 		{"postmortem, missing file", []string{"postmortem", "--event", labeledIncidentEvent(t), "--config", missing},
-			"postmortem: read config: open " + missing + ": no such file or directory\n"},
+			"tasuki: postmortem: read config: open " + missing + ": no such file or directory\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,6 +5,7 @@
 //
 //	action plan-review --plan plan.json [--plan 'plans/*.json'] [--format markdown|json]
 //	action postmortem ...
+//	action onboarding [--format markdown|json] | --checklist FILE
 //	action help
 //
 // Each subcommand lives in its own file and registers itself in init with
@@ -74,15 +75,14 @@ func run(ctx context.Context, args []string, e env) int {
 	name := args[0]
 	switch name {
 	case "help", "-h", "-help", "--help":
-		// Usage goes to stdout (it was asked for) but the exit code is 2,
-		// as for any run that did no work: scripts treat it as a misuse.
-		// (A command's -h exits 0.)
+		// Asked for: the usage goes to stdout and the exit code is 0, as
+		// for every command's -h (and as `app -h` does).
 		usage(e.Stdout)
-		return 2
+		return 0
 	}
 	c, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(e.Stderr, "action: unknown command %q\n\n", name)
+		fmt.Fprintf(e.Stderr, "tasuki: unknown command %q\n\n", name)
 		usage(e.Stderr)
 		return 2
 	}
@@ -104,7 +104,7 @@ func runFlags[O any](ctx context.Context, name string, args []string, e env,
 			return 0
 		}
 		_, _ = held.WriteTo(e.Stderr)
-		fmt.Fprintf(e.Stderr, "%s: %v\n", name, err)
+		fmt.Fprintf(e.Stderr, "tasuki: %s: %v\n", name, err)
 		return 2
 	}
 	_, _ = held.WriteTo(e.Stderr)

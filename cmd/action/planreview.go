@@ -42,6 +42,11 @@ type planReviewOpts struct {
 	tfcRunID   string
 	tfcToken   string
 	tfcAddress string
+	// noChanges says the pull request changes no Terraform: post a green
+	// check saying so instead of a plan.
+	noChanges bool
+	// read tunes plan reading to the output (set for --format json).
+	read review.ReadOptions
 }
 
 type stringsFlag []string
@@ -69,6 +74,7 @@ func parsePlanReviewFlags(args []string, stderr io.Writer) (planReviewOpts, erro
 	fs.StringVar(&o.tfcRunID, "tfc-run-id", "", "read the plan of this Terraform Cloud run instead of files")
 	fs.StringVar(&o.tfcToken, "tfc-token", "", "Terraform Cloud API token (default $TFE_TOKEN)")
 	fs.StringVar(&o.tfcAddress, "tfc-address", "", "Terraform Enterprise address (default $TFE_ADDRESS or "+tfc.DefaultAddress+")")
+	fs.BoolVar(&o.noChanges, "no-changes", false, "the pull request changes no Terraform: set a successful check saying so, read no plan")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -101,33 +107,48 @@ func runPlanReview(ctx context.Context, args []string, e env) int {
 
 // runPlanReviewLocal prints the review of local plans.
 func runPlanReviewLocal(ctx context.Context, o planReviewOpts, e env) int {
+	if o.noChanges {
+		fmt.Fprintln(e.Stdout, review.NoChangeTitle)
+		return 0
+	}
 	if len(o.plans) == 0 && o.tfcRunID == "" {
-		fmt.Fprintln(e.Stderr, "plan-review: no plan given (use --plan FILE or --tfc-run-id RUN)")
+		fmt.Fprintln(e.Stderr, "tasuki: plan-review: no plan given (use --plan FILE or --tfc-run-id RUN)")
 		return 2
 	}
 	cfg, err := localConfig(o)
 	if err != nil {
-		fmt.Fprintf(e.Stderr, "plan-review: %v\n", err)
+		fmt.Fprintf(e.Stderr, "tasuki: plan-review: %v\n", err)
 		return 2
+	}
+	var sample *review.RiskSample
+	if o.format == "json" {
+		// JSON shows counts and reasons only: no attribute is read, and
+		// only the risky changes a reason names are kept, so memory
+		// stays flat whatever the plan size.
+		sample = review.NewRiskSample(cfg.Review)
+		o.read = review.ReadOptions{NoAttrs: true, Keep: sample.Keep}
 	}
 	plans, perrs, meta, err := loadPlans(ctx, o, e)
 	if err != nil {
-		fmt.Fprintf(e.Stderr, "plan-review: %v\n", err)
+		fmt.Fprintf(e.Stderr, "tasuki: plan-review: %v\n", err)
 		return 2
 	}
 	if len(perrs) > 0 {
 		for _, pe := range perrs {
-			fmt.Fprintf(e.Stderr, "plan-review: %s\n", pe.Error())
+			fmt.Fprintf(e.Stderr, "tasuki: plan-review: %s\n", pe.Error())
 		}
 		return 2
 	}
 	s := review.Summarize(plans, cfg.Review)
+	if sample != nil {
+		sample.Apply(&s)
+	}
 	v := review.Evaluate(s, cfg.Review, review.ApprovalFacts{})
 	switch o.format {
 	case "json":
 		js, err := review.RenderJSON(s, v)
 		if err != nil {
-			fmt.Fprintf(e.Stderr, "plan-review: render JSON: %v\n", err)
+			fmt.Fprintf(e.Stderr, "tasuki: plan-review: render JSON: %v\n", err)
 			return 1
 		}
 		e.Stdout.Write(js)
@@ -206,7 +227,7 @@ func loadPlans(ctx context.Context, o planReviewOpts, e env) (plans []*review.Pl
 				continue
 			}
 			seen[f] = true
-			p, pe := readPlanFile(f)
+			p, pe := readPlanFile(f, o.read)
 			if pe != nil {
 				perrs = append(perrs, pe)
 				continue
@@ -267,7 +288,8 @@ func planDir(workdir, file string) string {
 	return d
 }
 
-func readPlanFile(path string) (*review.Plan, *review.PlanError) {
+// readPlanFile reads one plan with ro.
+func readPlanFile(path string, ro review.ReadOptions) (*review.Plan, *review.PlanError) {
 	f, err := os.Open(path)
 	if err != nil {
 		reason := err.Error()
@@ -278,7 +300,7 @@ func readPlanFile(path string) (*review.Plan, *review.PlanError) {
 		return nil, &review.PlanError{Source: path, Reason: reason}
 	}
 	defer f.Close()
-	p, err := review.ReadPlan(f, path)
+	p, err := review.ReadPlanWith(f, path, ro)
 	if err != nil {
 		return nil, asPlanError(path, err)
 	}
@@ -313,7 +335,7 @@ func loadTFCPlan(ctx context.Context, o planReviewOpts, e env) ([]*review.Plan, 
 	}
 	meta.RunURL = run.URL
 	source := "terraform cloud run " + run.ID
-	p, err := review.ReadPlan(bytes.NewReader(run.PlanJSON), source)
+	p, err := review.ReadPlanWith(bytes.NewReader(run.PlanJSON), source, o.read)
 	if err != nil {
 		return nil, []*review.PlanError{asPlanError(source, err)}, meta, nil
 	}
@@ -355,13 +377,20 @@ func runPlanReviewAction(ctx context.Context, o planReviewOpts, e env) int {
 	fill(&o.tfcRunID, "tfc-run-id")
 	fill(&o.tfcToken, "tfc-token")
 	fill(&o.tfcAddress, "tfc-address")
+	if v := input(act, "no-changes"); v != "" && !o.noChanges {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return step.bad("plan-review: no-changes %q: want true or false", v)
+		}
+		o.noChanges = b
+	}
 	for _, secret := range []string{o.tfcToken, e.Getenv("TFE_TOKEN")} {
 		if secret != "" {
 			act.AddMask(secret)
 		}
 	}
 	if err := adjustConfig(&config.Config{}, o); err != nil {
-		return fail("plan-review: %v", err)
+		return step.bad("plan-review: %v", err)
 	}
 
 	eventName := e.Getenv("GITHUB_EVENT_NAME")
@@ -382,6 +411,10 @@ func runPlanReviewAction(ctx context.Context, o planReviewOpts, e env) int {
 	pr := ev.PullRequest
 	if pr == nil || ev.Repo == nil {
 		// A push or manual run: report the plan, post nothing.
+		if o.noChanges {
+			act.Noticef("plan-review: %s", review.NoChangeTitle)
+			return 0
+		}
 		act.Noticef("plan-review: %s event has no pull request; the review is in the job summary only", eventName)
 		return reportOnly(ctx, act, o, e)
 	}
@@ -390,7 +423,12 @@ func runPlanReviewAction(ctx context.Context, o planReviewOpts, e env) int {
 	if err != nil {
 		return fail("plan-review: %v", err)
 	}
-	rv := planreview.New(base, planreview.WithConfigAdjust(func(c *config.Config) { _ = adjustConfig(c, o) }))
+	rvOpts := []planreview.Option{planreview.WithConfigAdjust(func(c *config.Config) { _ = adjustConfig(c, o) })}
+	teams, err := membersOption(act, e, base)
+	if err != nil {
+		return fail("plan-review: %v", err)
+	}
+	rv := planreview.New(base, append(rvOpts, teams)...)
 
 	switch eventName {
 	case "pull_request_review", "pull_request_review_comment":
@@ -408,15 +446,30 @@ func runPlanReviewAction(ctx context.Context, o planReviewOpts, e env) int {
 		return 0
 	}
 
+	if o.noChanges {
+		// The workflow found no Terraform file changed: a required
+		// check must not block the pull request, and says why it passed.
+		res, err := rv.PostNoChange(ctx, gh, owner, repo, number, pr.GetHead().GetSHA())
+		if err != nil {
+			return fail("plan-review: post on %s/%s#%d: %v", owner, repo, number, err)
+		}
+		setCountOutputs(act, review.Counts{})
+		act.SetOutput("needs-second-reviewer", "false")
+		act.SetOutput("conclusion", res.Conclusion)
+		act.SetOutput("comment-url", res.CommentURL)
+		act.AddStepSummary(fmt.Sprintf("### %s\n\n%s\n", planreview.CheckName, res.CheckTitle))
+		return 0
+	}
 	plans, perrs, meta, err := loadPlans(ctx, o, e)
 	if err != nil {
-		return fail("plan-review: %v", err)
+		return step.bad("plan-review: %v", err)
 	}
 	if len(plans) == 0 && len(perrs) == 0 {
-		return fail("plan-review: no plan given (set the plan input to the `terraform show -json` output)")
+		return step.bad("plan-review: no plan given (set the plan input to the `terraform show -json` output)")
 	}
 	for _, pe := range perrs {
 		act.WithFieldsMap(map[string]string{"file": pe.Source}).Errorf("plan-review: %s", pe.Error())
+		fmt.Fprintf(e.Stderr, "tasuki: plan-review: %s\n", pe.Error())
 	}
 	meta.ArtifactName = o.artifact
 	if meta.RunURL == "" {
@@ -440,12 +493,12 @@ func runPlanReviewAction(ctx context.Context, o planReviewOpts, e env) int {
 	act.SetOutput("comment-url", res.CommentURL)
 	if len(perrs) > 0 {
 		act.AddStepSummary(res.Body)
-		return 1
+		return 2 // unreadable input, as on a terminal
 	}
 	// The step summary has room for the whole review; the comment may
 	// have been cut to GitHub's comment size.
 	act.AddStepSummary(review.RenderComment(res.Summary, res.Verdict, meta, 1<<20))
-	return 0
+	return printJSON(o, e, res.Summary, res.Verdict)
 }
 
 // reportOnly summarises the plans into the step summary and outputs.
@@ -455,30 +508,34 @@ func reportOnly(ctx context.Context, act *githubactions.Action, o planReviewOpts
 		c, err := localConfig(o)
 		if err != nil {
 			act.Errorf("plan-review: %v", err)
-			return 1
+			fmt.Fprintf(e.Stderr, "tasuki: plan-review: %v\n", err)
+			return 2
 		}
 		cfg = c
 	} else if err := adjustConfig(&cfg, o); err != nil {
 		act.Errorf("plan-review: %v", err)
-		return 1
+		fmt.Fprintf(e.Stderr, "tasuki: plan-review: %v\n", err)
+		return 2
 	}
 	plans, perrs, meta, err := loadPlans(ctx, o, e)
 	if err != nil {
 		act.Errorf("plan-review: %v", err)
-		return 1
+		fmt.Fprintf(e.Stderr, "tasuki: plan-review: %v\n", err)
+		return 2
 	}
 	for _, pe := range perrs {
 		act.WithFieldsMap(map[string]string{"file": pe.Source}).Errorf("plan-review: %s", pe.Error())
+		fmt.Fprintf(e.Stderr, "tasuki: plan-review: %s\n", pe.Error())
 	}
 	if len(perrs) > 0 {
-		return 1
+		return 2
 	}
 	s := review.Summarize(plans, cfg.Review)
 	v := review.Evaluate(s, cfg.Review, review.ApprovalFacts{})
 	setCountOutputs(act, s.Counts)
 	act.SetOutput("needs-second-reviewer", strconv.FormatBool(v.NeedsSecondReviewer))
 	act.AddStepSummary(review.RenderComment(s, v, meta, 1<<20))
-	return 0
+	return printJSON(o, e, s, v)
 }
 
 func setCountOutputs(act *githubactions.Action, c review.Counts) {

@@ -40,7 +40,8 @@ func TestUsage(t *testing.T) {
 	}{
 		{nil, 2, false},
 		{[]string{"nope"}, 2, false},
-		{[]string{"help"}, 2, true},
+		{[]string{"help"}, 0, true},
+		{[]string{"-h"}, 0, true},
 	} {
 		code, stdout, stderr := runCLI(t, nil, tc.args...)
 		if code != tc.wantCode {
@@ -71,15 +72,15 @@ func TestPlanReviewCLIExitCodes(t *testing.T) {
 	}{
 		{"risky plan still exits 0", []string{"--plan", del}, 0, ""},
 		{"json", []string{"--plan", del, "--format", "json"}, 0, ""},
-		{"unreadable plan", []string{"--plan", bad}, 2, "plan-review: " + bad + ": "},
-		{"missing file", []string{"--plan", "no/such/plan.json"}, 2, "plan-review: no/such/plan.json: no such file or directory\n"},
-		{"one bad among good", []string{"--plan", del, "--plan", bad}, 2, "plan-review: " + bad + ": "},
-		{"glob matching nothing", []string{"--plan", "no/such/*.json"}, 2, "plan-review: --plan \"no/such/*.json\": no file matches\n"},
-		{"no plan", nil, 2, "plan-review: no plan given"},
-		{"bad format", []string{"--plan", del, "--format", "yaml"}, 2, "plan-review: --format \"yaml\": want markdown or json\n"},
-		{"bad approvals", []string{"--plan", del, "--approvals", "two"}, 2, "plan-review: approvals \"two\": want a whole number"},
-		{"stray argument", []string{del}, 2, "plan-review: unexpected argument"},
-		{"bad config", []string{"--plan", del, "--config", badConfig}, 2, "plan-review: " + badConfig + ":2:3: "},
+		{"unreadable plan", []string{"--plan", bad}, 2, "tasuki: plan-review: " + bad + ": "},
+		{"missing file", []string{"--plan", "no/such/plan.json"}, 2, "tasuki: plan-review: no/such/plan.json: no such file or directory\n"},
+		{"one bad among good", []string{"--plan", del, "--plan", bad}, 2, "tasuki: plan-review: " + bad + ": "},
+		{"glob matching nothing", []string{"--plan", "no/such/*.json"}, 2, "tasuki: plan-review: --plan \"no/such/*.json\": no file matches\n"},
+		{"no plan", nil, 2, "tasuki: plan-review: no plan given"},
+		{"bad format", []string{"--plan", del, "--format", "yaml"}, 2, "tasuki: plan-review: --format \"yaml\": want markdown or json\n"},
+		{"bad approvals", []string{"--plan", del, "--approvals", "two"}, 2, "tasuki: plan-review: approvals \"two\": want a whole number"},
+		{"stray argument", []string{del}, 2, "tasuki: plan-review: unexpected argument"},
+		{"bad config", []string{"--plan", del, "--config", badConfig}, 2, "tasuki: plan-review: " + badConfig + ":2:3: "},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -408,8 +409,9 @@ func TestPlanReviewAction(t *testing.T) {
 	}
 }
 
-// TestPlanReviewActionUnreadable: an unreadable plan fails the step with an
-// error annotation naming the file and posts a comment saying so.
+// TestPlanReviewActionUnreadable: an unreadable plan fails the step (exit
+// 2, as on a terminal) with an error annotation naming the file and posts a
+// comment saying so.
 func TestPlanReviewActionUnreadable(t *testing.T) {
 	srv := seedFixturePR(t)
 	a := newActionEnv(t, srv, "pull_request", "pull_request.opened.1.json")
@@ -419,8 +421,8 @@ func TestPlanReviewActionUnreadable(t *testing.T) {
 	bad := tfplan(t, "tfjson-invalid-malformed-json.json")
 	a.vars["INPUT_PLAN"] = bad
 	code, stdout, _ := runCLI(t, a.vars, "plan-review")
-	if code != 1 {
-		t.Fatalf("exit %d, want 1", code)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2 (unreadable input, as on a terminal)", code)
 	}
 	if !strings.Contains(stdout, "::error file="+bad+"::plan-review: "+bad+": ") {
 		t.Errorf("no error annotation for the file:\n%s", stdout)

@@ -66,12 +66,12 @@ func runPostmortem(ctx context.Context, args []string, e env) int {
 // before it is committed.
 func runPostmortemLocal(_ context.Context, o postmortemOpts, e env) int {
 	if o.eventPath == "" {
-		fmt.Fprintln(e.Stderr, "postmortem: outside GitHub Actions, give --event with an issues webhook payload or an issue JSON")
+		fmt.Fprintln(e.Stderr, "tasuki: postmortem: outside GitHub Actions, give --event with an issues webhook payload or an issue JSON")
 		return 2
 	}
 	data, err := os.ReadFile(o.eventPath)
 	if err != nil {
-		fmt.Fprintf(e.Stderr, "postmortem: %v\n", err)
+		fmt.Fprintf(e.Stderr, "tasuki: postmortem: %v\n", err)
 		return 2
 	}
 	var ev struct {
@@ -79,14 +79,14 @@ func runPostmortemLocal(_ context.Context, o postmortemOpts, e env) int {
 		Repo  *github.Repository `json:"repository"`
 	}
 	if err := json.Unmarshal(data, &ev); err != nil {
-		fmt.Fprintf(e.Stderr, "postmortem: decode %s: %v\n", o.eventPath, err)
+		fmt.Fprintf(e.Stderr, "tasuki: postmortem: decode %s: %v\n", o.eventPath, err)
 		return 2
 	}
 	is := ev.Issue
 	if is == nil {
 		is = new(github.Issue)
 		if err := json.Unmarshal(data, is); err != nil || is.Number == nil {
-			fmt.Fprintf(e.Stderr, "postmortem: %s holds neither an issues event nor an issue\n", o.eventPath)
+			fmt.Fprintf(e.Stderr, "tasuki: postmortem: %s holds neither an issues event nor an issue\n", o.eventPath)
 			return 2
 		}
 	}
@@ -102,7 +102,7 @@ func runPostmortemLocal(_ context.Context, o postmortemOpts, e env) int {
 	if o.configPath != "" {
 		f := readConfigFile(o.configPath)
 		if f.Err != nil {
-			fmt.Fprintf(e.Stderr, "postmortem: %v\n", f.Err)
+			fmt.Fprintf(e.Stderr, "tasuki: postmortem: %v\n", f.Err)
 			return 2
 		}
 		cfg = f.Config
@@ -112,19 +112,19 @@ func runPostmortemLocal(_ context.Context, o postmortemOpts, e env) int {
 		pc.Timezone = o.timezone
 	}
 	if err := pc.Validate(); err != nil {
-		fmt.Fprintf(e.Stderr, "postmortem: %v\n", err)
+		fmt.Fprintf(e.Stderr, "tasuki: postmortem: %v\n", err)
 		return 2
 	}
 	tmpl := postmortem.Builtin()
 	if o.template != "" {
 		b, err := os.ReadFile(o.template)
 		if err != nil {
-			fmt.Fprintf(e.Stderr, "postmortem: %v\n", err)
+			fmt.Fprintf(e.Stderr, "tasuki: postmortem: %v\n", err)
 			return 2
 		}
 		if tmpl, err = postmortem.ParseTemplate(o.template, string(b)); err != nil {
-			fmt.Fprintf(e.Stderr, "postmortem: %v\n", err)
-			return 1
+			fmt.Fprintf(e.Stderr, "tasuki: postmortem: %v\n", err)
+			return 2 // bad input, like an unreadable template file
 		}
 	}
 	inc := postmortem.Incident{
@@ -146,7 +146,7 @@ func runPostmortemLocal(_ context.Context, o postmortemOpts, e env) int {
 	}
 	doc, err := postmortem.Scaffold(inc, facts, tmpl, pc)
 	if err != nil {
-		fmt.Fprintf(e.Stderr, "postmortem: %v\n", err)
+		fmt.Fprintf(e.Stderr, "tasuki: postmortem: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(e.Stdout, "# %s\n\nlabels: %s\n\n%s", doc.Title, strings.Join(doc.Labels, ", "), doc.Body)
@@ -165,7 +165,7 @@ func runPostmortemAction(ctx context.Context, o postmortemOpts, e env) int {
 	owner, repo, _ := strings.Cut(e.Getenv("GITHUB_REPOSITORY"), "/")
 	base, _, err := step.base(o.configPath, fmt.Sprintf("write to %s/%s", owner, repo))
 	if err != nil {
-		return fail("postmortem: %v", err)
+		return step.bad("postmortem: %v", err) // no token: a missing setting
 	}
 	owners := handler.NewOwnership(base.Config, step.log)
 	pm := pmshell.New(base, owners)
@@ -180,7 +180,7 @@ func runPostmortemAction(ctx context.Context, o postmortemOpts, e env) int {
 	switch event {
 	case "schedule", "workflow_dispatch":
 		if owner == "" || repo == "" {
-			return fail("postmortem: GITHUB_REPOSITORY %q is not owner/name", e.Getenv("GITHUB_REPOSITORY"))
+			return step.bad("postmortem: GITHUB_REPOSITORY %q is not owner/name", e.Getenv("GITHUB_REPOSITORY"))
 		}
 		if err := pm.Sweep(ctx, owner, repo); err != nil {
 			return fail("postmortem: sweep %s/%s: %v", owner, repo, err)

@@ -57,10 +57,19 @@ func newActionStep(e env) *actionStep {
 	return &actionStep{act: act, token: token, log: slog.New(slog.NewTextHandler(e.Stderr, nil)), e: e}
 }
 
-// fail reports an error annotation on the step and returns exit code 1.
+// fail reports an error annotation on the step, and the same line with
+// the one error prefix on stderr as on a terminal, and returns exit code 1.
 func (s *actionStep) fail(format string, args ...any) int {
 	s.act.Errorf(format, args...)
+	fmt.Fprintf(s.e.Stderr, "tasuki: "+format+"\n", args...)
 	return 1
+}
+
+// bad is fail for bad input (an unreadable plan, a malformed input or
+// config): exit code 2, as on a terminal.
+func (s *actionStep) bad(format string, args ...any) int {
+	s.fail(format, args...)
+	return 2
 }
 
 // base returns the handler.Base the command's shell runs on: the token's

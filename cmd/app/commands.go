@@ -236,6 +236,12 @@ func cmdRedeliver(ctx context.Context, args []string, getenv func(string) string
 	if *since <= 0 {
 		return &usageError{"--since must be positive, e.g. 24h"}
 	}
+	if *since > githubDeliveryRetention {
+		// GitHub lists and redelivers only the last 3 days: say what is
+		// lost instead of promising a window it cannot cover.
+		fmt.Fprintf(stderr, "tasuki: --since %s reaches past the 3 days GitHub keeps deliveries: looking at the last 72h only; older failed deliveries cannot be redelivered (app replay stores a payload you saved)\n", *since)
+		*since = githubDeliveryRetention
+	}
 	cfg, err := load()
 	if err != nil {
 		return err

@@ -8,6 +8,8 @@
 //	                                  ask GitHub to redeliver failed deliveries
 //	app replay FILE --event EVENT     store a saved payload as a delivery
 //	app migrate                       create or update the database schema
+//	app backfill --repo O/N [--since 90d]
+//	                                  backfill the lead-time store from GitHub's GraphQL API
 //
 // Configuration comes from flags and TASUKI_* environment variables; see
 // `app serve -h`. A missing or malformed setting stops the program with one
@@ -42,8 +44,10 @@ commands:
   redeliver             ask GitHub to redeliver failed deliveries (--since 24h, --dry-run)
   replay FILE --event E store a saved payload as a delivery for the workers to process
   migrate               create or update the database schema
+  backfill --repo O/N   read a repository's past pull requests, reviews and deployments into the lead-time store (--since 90d)
   setup --url URL       create the GitHub App from its manifest and save its credentials (--org ORG, --out FILE)
   demo                  run the bundled example events and plans through the App against an in-memory GitHub (no credentials)
+  version               print the version, commit and platform of this binary (--format text|json)
 
 Run 'app COMMAND -h' for the flags and environment variables of a command.
 `
@@ -131,6 +135,10 @@ func runCommand(ctx context.Context, cmd string, rest []string, getenv func(stri
 		err = cmdReplay(ctx, rest, getenv, stdout, stderr)
 	case "setup":
 		err = cmdSetup(ctx, rest, getenv, stdout, stderr)
+	case "backfill":
+		err = cmdBackfill(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		err = cmdVersion(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stderr, usage)
 		err = errHelp

@@ -69,6 +69,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	router := dispatch.NewRouter(log)
 	feats := wireFeaturesWhenReady(router, base, gh, st, tfcSettings{HMACKey: cfg.TFCHMACKey, Addresses: cfg.TFCAddresses}, log)
+	feats.SetLeadTimeReportRepo(cfg.LeadTimeReportRepo)
 	var disp dispatcher = router
 	if replace != nil {
 		disp = replace
@@ -76,7 +77,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	// Workers get a context that signals do not cancel: on SIGTERM they are
 	// stopped explicitly, after the HTTP server, so in-flight jobs finish.
-	workers, err := startWorkers(context.WithoutCancel(ctx), st, disp, cfg, server.NewRedeliverer(gh.App().Apps, st, log), feats.Periodic)
+	workers, err := startWorkers(context.WithoutCancel(ctx), st, disp, cfg, server.NewRedeliverer(gh.App().Apps, st, log), feats.Periodic,
+		newBackfillJob(gh, st, log))
 	if err != nil {
 		return err
 	}
@@ -84,6 +86,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	opts := append([]server.Option{server.WithLogger(log), server.WithMetrics(m), server.WithPinger(st),
 		server.WithReadiness("github", func(context.Context) error { return id.Err() }),
 		server.WithPreviousSecret(cfg.PreviousWebhookSecret)}, feats.Routes...)
+	opts = append(opts, leadTimeRoutes(cfg, st, log)...)
 	srv, err := server.New(st, cfg.WebhookSecret, opts...)
 	if err != nil {
 		return err
@@ -93,6 +96,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		_ = stopWorkers(workers, cfg.ShutdownTimeout)
 		return fmt.Errorf("listen on %s (TASUKI_LISTEN): %w", cfg.Listen, err)
 	}
+	stopMetrics, err := serveMetrics(cfg, m, log)
+	if err != nil {
+		ln.Close()
+		_ = stopWorkers(workers, cfg.ShutdownTimeout)
+		return err
+	}
+	defer stopMetrics()
 
 	log.Info("serving", "addr", ln.Addr().String(), "database", redact(cfg.DatabaseURL), "github", cfg.APIURL)
 	serveErr := srv.Run(ctx, ln, cfg.ShutdownTimeout)

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tasuki-sre/tasuki/internal/api"
 )
 
 // settings is the process configuration, from flags and TASUKI_* variables.
@@ -32,6 +34,16 @@ type settings struct {
 	// TFCAddresses are the Terraform Cloud/Enterprise addresses a run task
 	// may name; tasuki sends the task's token only there.
 	TFCAddresses []string
+	// APITokens are the bearer tokens of the metrics API
+	// (TASUKI_API_TOKENS, comma-separated: several during a rotation);
+	// none leaves the API off.
+	APITokens []string
+	// MetricsListen, when set (TASUKI_METRICS_LISTEN), serves /metrics on
+	// that address and not on the webhook port.
+	MetricsListen string
+	// LeadTimeReportRepo is where the weekly lead-time reports are posted
+	// ("owner/name", TASUKI_LEADTIME_REPORT_REPO); "" for none.
+	LeadTimeReportRepo string
 
 	ShutdownTimeout time.Duration
 	JobTimeout      time.Duration
@@ -69,7 +81,7 @@ func commonFlags(fs *flag.FlagSet, getenv func(string) string, n need) func() (*
 	}
 	db := fs.String("database-url", env("TASUKI_DATABASE_URL", "sqlite://tasuki.db"), "database: sqlite://PATH or postgres://USER@HOST:PORT/DB (env TASUKI_DATABASE_URL)")
 	logLevel := fs.String("log-level", env("TASUKI_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env TASUKI_LOG_LEVEL)")
-	var appID, keyFile, apiURL, listen, tfcAddrs *string
+	var appID, keyFile, apiURL, listen, tfcAddrs, metricsListen *string
 	var shutdown, jobTimeout, every, window *time.Duration
 	var workers *int
 	if n.github {
@@ -84,6 +96,7 @@ func commonFlags(fs *flag.FlagSet, getenv func(string) string, n need) func() (*
 		every = fs.Duration("redeliver-every", 30*time.Minute, "how often to ask GitHub to redeliver failed deliveries (0 disables)")
 		window = fs.Duration("redeliver-window", 24*time.Hour, "how far back to look for failed deliveries (GitHub keeps 3 days)")
 		workers = fs.Int("workers", 10, "deliveries processed at once")
+		metricsListen = fs.String("metrics-listen", getenv("TASUKI_METRICS_LISTEN"), "address to serve /metrics on instead of the webhook port, e.g. 127.0.0.1:9090 (env TASUKI_METRICS_LISTEN)")
 		tfcAddrs = fs.String("tfc-addresses", env("TASUKI_TFC_ADDRESSES", "https://app.terraform.io"), "comma-separated Terraform Cloud/Enterprise addresses run tasks may come from (env TASUKI_TFC_ADDRESSES)")
 	}
 
@@ -101,6 +114,8 @@ func commonFlags(fs *flag.FlagSet, getenv func(string) string, n need) func() (*
 			fmt.Fprint(out, "  TASUKI_WEBHOOK_SECRET\t\tthe App's webhook secret (required)\n")
 			fmt.Fprint(out, "  TASUKI_WEBHOOK_SECRET_PREVIOUS\tthe secret being rotated out, also accepted until removed (optional)\n")
 			fmt.Fprint(out, "  TASUKI_TFC_HMAC_KEY\t\tHMAC key of the Terraform Cloud run task (optional)\n")
+			fmt.Fprint(out, "  TASUKI_API_TOKENS\t\tcomma-separated bearer tokens of GET /api/v1/metrics (optional; none: the API is off)\n")
+			fmt.Fprint(out, "  TASUKI_LEADTIME_REPORT_REPO\tOWNER/NAME where weekly lead-time reports are posted (optional)\n")
 		}
 	}
 
@@ -131,6 +146,24 @@ func commonFlags(fs *flag.FlagSet, getenv func(string) string, n need) func() (*
 				s.TFCHMACKey = []byte(k) // nil means the run-task endpoint stays off
 			}
 			s.Listen = *listen
+			tokens, err := api.ParseTokens(getenv("TASUKI_API_TOKENS"))
+			if err != nil {
+				return nil, badSetting("%v", err)
+			}
+			s.APITokens = tokens
+			if s.MetricsListen = *metricsListen; s.MetricsListen != "" {
+				if _, port, err := net.SplitHostPort(s.MetricsListen); err != nil || port == "" {
+					return nil, badSetting("TASUKI_METRICS_LISTEN %q is not a listen address: use HOST:PORT or :PORT, e.g. 127.0.0.1:9090", s.MetricsListen)
+				}
+				if s.MetricsListen == s.Listen {
+					return nil, badSetting("TASUKI_METRICS_LISTEN %q is the webhook address (TASUKI_LISTEN): give /metrics an address of its own, or unset it", s.MetricsListen)
+				}
+			}
+			if s.LeadTimeReportRepo = strings.TrimSpace(getenv("TASUKI_LEADTIME_REPORT_REPO")); s.LeadTimeReportRepo != "" {
+				if o, n, ok := strings.Cut(s.LeadTimeReportRepo, "/"); !ok || o == "" || n == "" || strings.Contains(n, "/") {
+					return nil, badSetting("TASUKI_LEADTIME_REPORT_REPO %q is not a repository: use OWNER/NAME, e.g. acme/engineering-metrics", s.LeadTimeReportRepo)
+				}
+			}
 			s.TFCAddresses = splitList(*tfcAddrs)
 			for _, a := range s.TFCAddresses {
 				if u, err := url.Parse(a); err != nil || u.Scheme != "https" || u.Host == "" {

@@ -13,6 +13,8 @@ import (
 	"github.com/tasuki-sre/tasuki/internal/handler"
 	"github.com/tasuki-sre/tasuki/internal/handler/commands"
 	"github.com/tasuki-sre/tasuki/internal/handler/configcheck"
+	lth "github.com/tasuki-sre/tasuki/internal/handler/leadtime"
+	obshell "github.com/tasuki-sre/tasuki/internal/handler/onboarding"
 	"github.com/tasuki-sre/tasuki/internal/handler/planreview"
 	"github.com/tasuki-sre/tasuki/internal/handler/postmortem"
 	"github.com/tasuki-sre/tasuki/internal/server"
@@ -26,6 +28,10 @@ type features struct {
 	Routes   []server.Option
 	Periodic []store.PeriodicJob
 	Review   *planreview.Review // nil from wireFeaturesWhenReady
+	// SetLeadTimeReportRepo sets where the weekly lead-time reports are
+	// posted (TASUKI_LEADTIME_REPORT_REPO; "" for none). Call it before
+	// the workers start.
+	SetLeadTimeReportRepo func(repo string)
 }
 
 // tfcSettings says whether and how the Terraform Cloud run task is served.
@@ -82,6 +88,7 @@ func wire(r *dispatch.Router, l *lazyFeatures, gh *ghclient.Clients, q tfc.Queue
 	}
 
 	var f features
+	f.SetLeadTimeReportRepo = l.setLeadTimeReportRepo
 	f.Periodic = append(f.Periodic, store.PeriodicJob{
 		Name:     "postmortem-sweep",
 		Interval: postmortem.SweepInterval,
@@ -91,6 +98,42 @@ func wire(r *dispatch.Router, l *lazyFeatures, gh *ghclient.Clients, q tfc.Queue
 				return err
 			}
 			return s.postmortem.SweepInstallations(ctx, gh)
+		},
+	}, store.PeriodicJob{
+		// One digest issue per organisation and ISO week (found again by
+		// its marker), where postmortem.digest_repo asks for one.
+		Name:     "postmortem-digest",
+		Interval: postmortem.DigestInterval,
+		Run: func(ctx context.Context) error {
+			s, err := l.get(ctx)
+			if err != nil {
+				return err
+			}
+			return s.postmortem.DigestInstallations(ctx, gh)
+		},
+	}, store.PeriodicJob{
+		// Last week's delivery report of each team, once per team and ISO
+		// week (found again by its marker).
+		Name:     "leadtime-report",
+		Interval: lth.ReportInterval,
+		Run: func(ctx context.Context) error {
+			s, err := l.get(ctx)
+			if err != nil {
+				return err
+			}
+			return weeklyLeadTimeReports(ctx, s.leadtime, gh, l.leadTimeReportRepo())
+		},
+	}, store.PeriodicJob{
+		// Re-verifies open handoffs, guards handed-over repositories and
+		// weighs their incidents for a hand-back review.
+		Name:     "onboarding-sweep",
+		Interval: obshell.SweepInterval,
+		Run: func(ctx context.Context) error {
+			s, err := l.get(ctx)
+			if err != nil {
+				return err
+			}
+			return s.onboarding.SweepInstallations(ctx, gh)
 		},
 	})
 
@@ -117,6 +160,8 @@ type featureSet struct {
 	pullRequest *planreview.PullRequest
 	rerun       *planreview.Rerun
 	postmortem  *postmortem.Handler
+	onboarding  *obshell.Handler
+	leadtime    *lth.Handler
 	commands    *commands.Handler
 	config      *configcheck.Handler
 	tfc         tfc.Reviewer
@@ -126,7 +171,7 @@ type featureSet struct {
 // it handles. On the zero set they are nil, which still say what they
 // handle and need.
 func (s *featureSet) handlers() []handler.Feature {
-	return []handler.Feature{s.prReview, s.pullRequest, s.rerun, s.postmortem, s.commands, s.config}
+	return []handler.Feature{s.prReview, s.pullRequest, s.rerun, s.postmortem, s.commands, s.config, s.onboarding, s.leadtime}
 }
 
 // lazyFeatures builds the featureSet once base returns, on first use.
@@ -137,6 +182,8 @@ type lazyFeatures struct {
 
 	mu  sync.Mutex
 	set *featureSet
+
+	reportRepo string // see features.SetLeadTimeReportRepo; under mu
 }
 
 // get returns the feature handlers, waiting for the base until ctx ends
@@ -163,7 +210,8 @@ func (l *lazyFeatures) get(ctx context.Context) (*featureSet, error) {
 		rv := planreview.New(base, planreview.WithOwnership(owners))
 		pm := postmortem.New(base, owners)
 		// Every feature with /tasuki verbs registers them here.
-		reg, err := commands.NewRegistry(pm)
+		ob := obshell.New(base, owners)
+		reg, err := commands.NewRegistry(pm, ob)
 		if err != nil {
 			return nil, err
 		}
@@ -173,6 +221,8 @@ func (l *lazyFeatures) get(ctx context.Context) (*featureSet, error) {
 			pullRequest: &planreview.PullRequest{Review: rv},
 			rerun:       &planreview.Rerun{Review: rv},
 			postmortem:  pm,
+			onboarding:  ob,
+			leadtime:    newLeadTime(base, l.log),
 			commands:    commands.New(base, reg, owners),
 			config:      configcheck.New(base, nil),
 			tfc:         &planreview.TFCReviewer{Review: rv, Installations: planreview.AppInstallations{App: l.gh.App()}},
@@ -203,6 +253,10 @@ func featureName(h handler.Feature) string {
 		return "plan review re-run"
 	case *postmortem.Handler:
 		return "postmortem"
+	case *obshell.Handler:
+		return "onboarding"
+	case *lth.Handler:
+		return "lead time"
 	case *commands.Handler:
 		return "/tasuki command"
 	case *configcheck.Handler:

@@ -11,9 +11,10 @@ import (
 
 // startWorkers starts the store's job workers running disp, and the
 // periodic redelivery of missed deliveries (run once across replicas, right
-// away and then every cfg.RedeliverEvery; 0 disables it).
-func startWorkers(ctx context.Context, st *store.Store, disp dispatcher, cfg *settings, r *server.Redeliverer, periodic []store.PeriodicJob) (stopper, error) {
-	opts := store.WorkerOptions{Concurrency: cfg.Workers, JobTimeout: cfg.JobTimeout, Periodic: periodic}
+// away and then every cfg.RedeliverEvery; 0 disables it), and the lead-time
+// backfill jobs `app backfill` queues (bf).
+func startWorkers(ctx context.Context, st *store.Store, disp dispatcher, cfg *settings, r *server.Redeliverer, periodic []store.PeriodicJob, bf store.Backfiller) (stopper, error) {
+	opts := store.WorkerOptions{Concurrency: cfg.Workers, JobTimeout: cfg.JobTimeout, Periodic: periodic, Backfill: bf}
 	if cfg.RedeliverEvery > 0 {
 		window := cfg.RedeliverWindow
 		opts.Periodic = append(opts.Periodic, store.PeriodicJob{

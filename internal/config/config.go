@@ -6,6 +6,8 @@ package config
 //go:generate go run ./schemagen -root ../..
 
 import (
+	"github.com/tasuki-sre/tasuki/internal/leadtime"
+	"github.com/tasuki-sre/tasuki/internal/onboarding"
 	"github.com/tasuki-sre/tasuki/internal/ownership"
 	"github.com/tasuki-sre/tasuki/internal/postmortem"
 	"github.com/tasuki-sre/tasuki/internal/review"
@@ -19,11 +21,9 @@ type Config struct {
 	Review     review.Config     `yaml:"review" json:"review"`
 	Postmortem postmortem.Config `yaml:"postmortem" json:"postmortem"`
 	Ownership  ownership.Config  `yaml:"ownership" json:"ownership"`
-	// Sections of features not built yet are accepted so that a file written
-	// for a newer tasuki does not fail here.
-	LeadTime map[string]any `yaml:"leadtime,omitempty" json:"leadtime,omitempty"`
-	// Onboarding is accepted unchecked for the same reason.
-	Onboarding map[string]any `yaml:"onboarding,omitempty" json:"onboarding,omitempty"`
+	LeadTime   leadtime.Config   `yaml:"leadtime" json:"leadtime"`
+	// Onboarding is the SRE handoff (internal/onboarding).
+	Onboarding onboarding.Config `yaml:"onboarding" json:"onboarding"`
 }
 
 // Default returns the configuration used when a repository has none.
@@ -32,6 +32,8 @@ func Default() Config {
 		Review:     review.DefaultConfig(),
 		Postmortem: postmortem.DefaultConfig(),
 		Ownership:  ownership.DefaultConfig(),
+		LeadTime:   leadtime.DefaultConfig(),
+		Onboarding: onboarding.DefaultConfig(),
 	}
 }
 

@@ -24,7 +24,8 @@ postmortem:
   timezone: Europe/Berlin
   due_business_days: {sev1: 3}
 leadtime:
-  anything: goes
+  timezone: Asia/Tokyo
+  report_year: 2023
 `)
 	repo := []byte(`ownership:
   default_team: payments
@@ -59,7 +60,7 @@ postmortem:
 				c.Ownership.Teams = map[string]ownership.Team{"payments": {SREs: []string{"alice"}, SRETeam: "payments-sre"}}
 				c.Postmortem.Timezone = "Europe/Berlin"
 				c.Postmortem.DueBusinessDays = map[string]int{"sev1": 3}
-				c.LeadTime = map[string]any{"anything": "goes"}
+				c.LeadTime.Timezone, c.LeadTime.ReportYear = "Asia/Tokyo", 2023
 				return c
 			},
 		},
@@ -77,7 +78,7 @@ postmortem:
 				c.Postmortem.Timezone = "Europe/Berlin"
 				c.Postmortem.IncidentLabels = []string{"outage"}
 				c.Postmortem.DueBusinessDays = map[string]int{"sev1": 3}
-				c.LeadTime = map[string]any{"anything": "goes"}
+				c.LeadTime.Timezone, c.LeadTime.ReportYear = "Asia/Tokyo", 2023
 				return c
 			},
 		},

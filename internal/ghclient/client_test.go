@@ -332,3 +332,29 @@ func value(c prometheus.Metric) float64 {
 	}
 	return m.Gauge.GetValue()
 }
+
+// TestTokenClientETag: the Action's token client revalidates repeated
+// reads too, so an unchanged answer costs no rate limit.
+func TestTokenClientETag(t *testing.T) {
+	srv := githubtest.New(t)
+	srv.AddRepo("acme/api", "main")
+	srv.AddPull("acme/api", &github.PullRequest{Title: github.String("x")})
+	c, err := ghclient.NewTokenClient(srv.Token("github-actions[bot]"), srv.URL(), ghclient.WithTransport(srv.HTTPClient().Transport), ghclient.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		rs, _, err := c.PullRequests.ListReviews(ctx, "acme", "api", 1, nil)
+		if err != nil || len(rs) != 0 {
+			t.Fatalf("read %d: %v %v", i, rs, err)
+		}
+	}
+	var statuses []int
+	for _, call := range srv.Calls() {
+		statuses = append(statuses, call.Status)
+	}
+	if fmt.Sprint(statuses) != "[200 304]" {
+		t.Errorf("answers = %v, want [200 304]", statuses)
+	}
+}

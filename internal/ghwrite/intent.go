@@ -23,15 +23,16 @@ type (
 
 // Intent kinds, each carried out by the Writer method of the same name.
 const (
-	IntentUpsertComment   = intent.UpsertComment
-	IntentEnsureComment   = intent.EnsureComment
-	IntentEnsureIssue     = intent.EnsureIssue
-	IntentEditIssue       = intent.EditIssue
-	IntentAddLabels       = intent.AddLabels
-	IntentRemoveLabels    = intent.RemoveLabels
-	IntentClose           = intent.Close
-	IntentCheckRun        = intent.SetCheckRun
-	IntentOpenPullRequest = intent.OpenPullRequest
+	IntentUpsertComment    = intent.UpsertComment
+	IntentEnsureComment    = intent.EnsureComment
+	IntentEnsureIssue      = intent.EnsureIssue
+	IntentEditIssue        = intent.EditIssue
+	IntentAddLabels        = intent.AddLabels
+	IntentRemoveLabels     = intent.RemoveLabels
+	IntentClose            = intent.Close
+	IntentCheckRun         = intent.SetCheckRun
+	IntentOpenPullRequest  = intent.OpenPullRequest
+	IntentRequestReviewers = intent.RequestReviewers
 )
 
 // Execute carries out intents on owner/repo in order, each idempotently, so
@@ -42,7 +43,7 @@ const (
 // DetailsURL is intent.CommentURL, the page of the comment written before
 // it). It returns one Result per intent carried out.
 func (w *Writer) Execute(ctx context.Context, owner, repo string, intents []Intent) ([]Result, error) {
-	comment := false
+	comment, pull := false, false
 	for i, in := range intents {
 		if err := in.Validate(); err != nil {
 			return nil, fmt.Errorf("execute intents on %s/%s: intent %d: %w", owner, repo, i, err)
@@ -52,13 +53,27 @@ func (w *Writer) Execute(ctx context.Context, owner, repo string, intents []Inte
 			comment = true
 		case in.Kind == IntentCheckRun && in.CheckRun.DetailsURL == intent.CommentURL && !comment:
 			return nil, fmt.Errorf("execute intents on %s/%s: intent %d: links to a comment, but none is written before it", owner, repo, i)
+		case in.Kind == IntentOpenPullRequest:
+			pull = true
+		case in.Kind == IntentRequestReviewers && in.Number == 0 && !pull:
+			return nil, fmt.Errorf("execute intents on %s/%s: intent %d: names the batch's pull request, but none is proposed before it", owner, repo, i)
 		}
 	}
 	out := make([]Result, 0, len(intents))
 	var lastComment string
+	lastPull := 0
 	for i, in := range intents {
 		if in.Kind == IntentCheckRun && in.CheckRun.DetailsURL == intent.CommentURL {
 			in.CheckRun.DetailsURL = lastComment
+		}
+		if in.Kind == IntentRequestReviewers && in.Number == 0 {
+			if lastPull == 0 {
+				// The base branch already held the files: no pull request,
+				// no one to ask.
+				out = append(out, Result{})
+				continue
+			}
+			in.Number = lastPull
 		}
 		r, err := w.execute(ctx, owner, repo, in)
 		if err != nil {
@@ -66,6 +81,9 @@ func (w *Writer) Execute(ctx context.Context, owner, repo string, intents []Inte
 		}
 		if in.Kind == IntentUpsertComment || in.Kind == IntentEnsureComment {
 			lastComment = r.URL
+		}
+		if in.Kind == IntentOpenPullRequest {
+			lastPull = int(r.ID)
 		}
 		out = append(out, r)
 	}
@@ -114,6 +132,8 @@ func (w *Writer) execute(ctx context.Context, owner, repo string, in Intent) (Re
 	case IntentOpenPullRequest:
 		pr, _, err := w.OpenPullRequest(ctx, owner, repo, in.PullRequest)
 		return Result{ID: int64(pr.GetNumber()), URL: pr.GetHTMLURL()}, err
+	case IntentRequestReviewers:
+		return Result{ID: int64(in.Number)}, w.RequestReviewers(ctx, owner, repo, in.Number, in.Reviewers, in.TeamReviewers)
 	}
 	return Result{}, fmt.Errorf("unknown intent kind %q", in.Kind)
 }

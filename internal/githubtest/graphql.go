@@ -100,11 +100,27 @@ func (s *Server) answerGraphQL(rc *reqCtx, call *Call) {
 		rc.json(http.StatusOK, map[string]any{"errors": []map[string]any{{"message": "Parse error: " + err.Error()}}})
 		return
 	}
-	remaining, reset := s.spendGraphQL(r)
+	cost, err := bindGraphQL(sel, req.Variables) // graphql_backfill.go
+	if err != nil {
+		s.t.Errorf("githubtest: GraphQL query %q: %v", req.Query, err)
+		rc.json(http.StatusOK, map[string]any{"errors": []map[string]any{{"message": err.Error()}}})
+		return
+	}
+	remaining, reset, ok := s.spendGraphQLPoints(r, cost)
+	if !ok {
+		s.answerGraphQLSpent(rc, reset)
+		return
+	}
 	data := map[string]any{}
-	var errs []map[string]any
+	var errs, notFound []map[string]any
 	for _, f := range sel {
-		v, err := s.resolveGraphQL(rc, f, remaining, reset)
+		v, err := s.resolveGraphQL(rc, f, cost, remaining, reset)
+		if nf, ok := err.(*gqlNotFound); ok {
+			// GitHub answers data with the field null, and the error.
+			data[f.key()] = nil
+			notFound = append(notFound, map[string]any{"type": "NOT_FOUND", "path": []string{f.key()}, "message": nf.msg})
+			continue
+		}
 		if err != nil {
 			s.t.Errorf("githubtest: GraphQL query %q: %v", req.Query, err)
 			errs = append(errs, map[string]any{"path": []string{"query", f.name}, "message": err.Error(),
@@ -114,14 +130,19 @@ func (s *Server) answerGraphQL(rc *reqCtx, call *Call) {
 		data[f.key()] = v
 	}
 	h := rc.w.Header()
-	h.Set("X-RateLimit-Limit", "5000")
+	limit := s.graphQLLimit()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
-	h.Set("X-RateLimit-Used", strconv.Itoa(5000-remaining))
+	h.Set("X-RateLimit-Used", strconv.Itoa(limit-remaining))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
 	h.Set("X-RateLimit-Resource", "graphql")
 	if len(errs) > 0 {
 		// GitHub answers a query that does not validate with errors only.
 		rc.json(http.StatusOK, map[string]any{"errors": errs})
+		return
+	}
+	if len(notFound) > 0 {
+		rc.json(http.StatusOK, map[string]any{"data": data, "errors": notFound})
 		return
 	}
 	rc.json(http.StatusOK, map[string]any{"data": data})
@@ -147,23 +168,8 @@ func (s *Server) userID(login string) int64 {
 	return s.st.user(login).GetID()
 }
 
-// spendGraphQL takes a point from the token's GraphQL rate limit, which
-// GitHub counts apart from the REST one.
-func (s *Server) spendGraphQL(r *http.Request) (int, time.Time) {
-	key := "graphql " + r.Header.Get("Authorization")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rem, ok := s.remain[key]
-	if !ok {
-		rem = 5000
-	}
-	rem--
-	s.remain[key] = rem
-	return rem, s.now().Add(time.Hour).Truncate(time.Second)
-}
-
 // resolveGraphQL answers one top-level field of the query.
-func (s *Server) resolveGraphQL(rc *reqCtx, f gqlField, remaining int, reset time.Time) (any, error) {
+func (s *Server) resolveGraphQL(rc *reqCtx, f gqlField, cost, remaining int, reset time.Time) (any, error) {
 	switch f.name {
 	case "viewer":
 		s.mu.Lock()
@@ -172,9 +178,12 @@ func (s *Server) resolveGraphQL(rc *reqCtx, f gqlField, remaining int, reset tim
 			"url": u.GetHTMLURL()}
 		s.mu.Unlock()
 		return pick("User", f.sel, values)
+	case "repository":
+		return s.resolveRepository(rc, f) // graphql_backfill.go
 	case "rateLimit":
-		return pick("RateLimit", f.sel, map[string]any{"cost": 1, "limit": 5000, "remaining": remaining,
-			"used": 5000 - remaining, "resetAt": reset.UTC().Format(time.RFC3339), "nodeCount": 1, "__typename": "RateLimit"})
+		limit := s.graphQLLimit()
+		return pick("RateLimit", f.sel, map[string]any{"cost": cost, "limit": limit, "remaining": remaining,
+			"used": limit - remaining, "resetAt": reset.UTC().Format(time.RFC3339), "nodeCount": 1, "__typename": "RateLimit"})
 	}
 	//lint:ignore ST1005 GitHub's own GraphQL error text, capitalised as GitHub sends it
 	return nil, fmt.Errorf("Field '%s' doesn't exist on type 'Query' (or githubtest does not implement it)", f.name)
@@ -202,6 +211,8 @@ func pick(typ string, sel []gqlField, values map[string]any) (map[string]any, er
 type gqlField struct {
 	alias, name string
 	sel         []gqlField
+	args        string         // the argument list as written, "(first: $n)"
+	argv        map[string]any // args read with the variables (bindGraphQL)
 }
 
 func (f gqlField) key() string {
@@ -319,7 +330,24 @@ func (p *gqlParser) selection() ([]gqlField, error) {
 			return out, nil
 		}
 		if strings.HasPrefix(p.src[p.pos:], "...") {
-			return nil, fmt.Errorf("fragments are not implemented by githubtest")
+			// An inline fragment, "... on Type { ... }": a field named
+			// "..." whose alias is the type condition.
+			p.pos += 3
+			p.space()
+			if p.name() != "on" {
+				return nil, fmt.Errorf("fragment spreads are not implemented by githubtest (inline fragments are)")
+			}
+			p.space()
+			typ := p.name()
+			if typ == "" {
+				return nil, fmt.Errorf("want a type after '... on' at %d", p.pos)
+			}
+			sub, err := p.selection()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, gqlField{name: "...", alias: typ, sel: sub})
+			continue
 		}
 		var f gqlField
 		if f.name = p.name(); f.name == "" {
@@ -336,9 +364,11 @@ func (p *gqlParser) selection() ([]gqlField, error) {
 			p.space()
 		}
 		if p.peek() == '(' {
+			start := p.pos
 			if err := p.skipParens(); err != nil {
 				return nil, err
 			}
+			f.args = p.src[start:p.pos]
 			p.space()
 		}
 		if p.peek() == '{' {

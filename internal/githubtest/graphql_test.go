@@ -120,11 +120,11 @@ func TestGraphQLEndpoint(t *testing.T) {
 func TestGraphQLUnknownFieldFails(t *testing.T) {
 	rec := &recTB{TB: t}
 	srv := New(rec)
-	status, _, out := gqlPost(t, srv, srv.Token("alice"), `query($o:String!){repository(owner:$o,name:"api"){name}}`)
-	if status != 200 || out["data"] != nil || !strings.Contains(fmt.Sprint(out["errors"]), "Field 'repository' doesn't exist") {
+	status, _, out := gqlPost(t, srv, srv.Token("alice"), `query($o:String!){organization(login:$o){name}}`)
+	if status != 200 || out["data"] != nil || !strings.Contains(fmt.Sprint(out["errors"]), "Field 'organization' doesn't exist") {
 		t.Errorf("answer: %d %v", status, out)
 	}
-	if errs := rec.errors(); len(errs) != 1 || !strings.Contains(errs[0], "repository") {
+	if errs := rec.errors(); len(errs) != 1 || !strings.Contains(errs[0], "organization") {
 		t.Errorf("test errors = %q, want one naming the field", errs)
 	}
 	rec.errs = nil

@@ -95,6 +95,7 @@ func (s *Server) routes() {
 
 	s.handle("GET", "/search/issues", s.searchIssues)
 	s.handle("GET", "/rate_limit", s.rateLimit)
+	s.routesOnboarding() // routes_onboarding.go
 }
 
 // bodyFits enforces GitHub's 65,536-character limit on issue and comment

@@ -9,6 +9,9 @@ import (
 )
 
 func (rc *reqCtx) team() *teamState {
+	if !rc.teamsVisible() { // teamaccess.go
+		return nil
+	}
 	t := rc.s.st.teams[strings.ToLower(rc.p("org")+"/"+rc.p("team_slug"))]
 	if t == nil {
 		rc.notFound()

@@ -172,6 +172,7 @@ func (s *Server) createReview(rc *reqCtx) {
 		Body: req.Body, CommitID: github.String(commit), SubmittedAt: ts(s.now())}
 	r.reviews[pr.GetNumber()] = append(r.reviews[pr.GetNumber()], rv)
 	r.timeline[pr.GetNumber()] = append(r.timeline[pr.GetNumber()], reviewedEvent(rv))
+	pr.UpdatedAt = rv.SubmittedAt // a review updates the pull request, as on GitHub
 	rc.json(200, rv)
 }
 

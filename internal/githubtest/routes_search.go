@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-github/v60/github"
 )
 
-// searchIssues supports the qualifiers tasuki uses: repo:, label:, is:
+// searchIssues supports the qualifiers tasuki uses: repo:, org:, user:, label:, is:
 // (issue, pr, open, closed), in:body/in:title with a quoted phrase, and bare
 // words matched against title and body.
 func (s *Server) searchIssues(rc *reqCtx) {
@@ -59,6 +59,12 @@ func (s *Server) searchIssues(rc *reqCtx) {
 			filters = append(filters, func(is *github.Issue) bool { return is.GetState() == v })
 		case "author":
 			filters = append(filters, func(is *github.Issue) bool { return strings.EqualFold(is.GetUser().GetLogin(), v) })
+		case "org", "user":
+			// The owner is in the issue's repository_url (".../repos/OWNER/NAME").
+			filters = append(filters, func(is *github.Issue) bool {
+				parts := strings.Split(is.GetRepositoryURL(), "/")
+				return len(parts) >= 2 && strings.EqualFold(parts[len(parts)-2], v)
+			})
 		case "in":
 		default:
 			rc.json(422, map[string]any{"message": "githubtest: unsupported search qualifier " + k})

@@ -67,11 +67,13 @@ type Server struct {
 	injected []*injection
 	tokens   map[string]principal
 	remain   map[string]int // rate limit remaining per token
+	gql      graphQLBudget  // GraphQL rate limit (graphql_backfill.go)
 
 	contentLimit int
 	writes       map[string][]time.Time // recent writes per token, for contentLimit
 	events       int64                  // arrivals and answers so far, for Call.Begin and Call.End
 	manifests    manifestState          // routes_manifest.go, guarded by mu
+	teamAccess   map[string]TeamAccess  // per token, teamaccess.go
 }
 
 // Call is one request the fake received.
@@ -426,7 +428,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				r.Method, path, op.OperationID, rec.Code, strings.Join(probs, "; "))
 		}
 	}
-	s.end(w, rec, rc, call)
+	s.end(w, s.conditional(rc, rec), rc, call) // etag.go
 }
 
 // begin places call's arrival among the server's events, on its clock.

@@ -41,7 +41,8 @@ type repoState struct {
 	gitTrees    map[string]map[string][]byte // tree sha -> path -> content
 	deployments []*github.Deployment
 	depStatuses map[int64][]*github.DeploymentStatus
-	perms       map[string]string // login -> admin|maintain|write|triage|read
+	releases    []*github.RepositoryRelease // graphql_backfill.go
+	perms       map[string]string           // login -> admin|maintain|write|triage|read
 }
 
 type teamState struct {
@@ -417,6 +418,7 @@ func (s *Server) AddReview(full string, number int, login, state, commitID strin
 		HTMLURL: github.String(fmt.Sprintf("https://github.com/%s/pull/%d#pullrequestreview-%d", full, number, s.st.seq))}
 	r.reviews[number] = append(r.reviews[number], rv)
 	r.timeline[number] = append(r.timeline[number], reviewedEvent(rv))
+	pr.UpdatedAt = rv.SubmittedAt // a review updates the pull request, as on GitHub
 	return clone(rv)
 }
 

@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/tasuki-sre/tasuki/internal/ghread"
+	"github.com/tasuki-sre/tasuki/internal/ghwrite"
+	"github.com/tasuki-sre/tasuki/internal/onboarding"
 	"github.com/tasuki-sre/tasuki/internal/ownership"
 )
 
@@ -34,13 +36,23 @@ type Ownership struct {
 	ttl    time.Duration
 	now    func() time.Time
 
-	mu    sync.Mutex
-	facts map[string]factsEntry
+	// members, when set, answers team membership instead of the caller's
+	// client: the Action's GITHUB_TOKEN cannot read teams.
+	members *github.Client
+
+	mu       sync.Mutex
+	facts    map[string]factsEntry
+	handoffs map[string]handoffEntry
 }
 
 type factsEntry struct {
 	at    time.Time
 	facts ownership.Facts
+}
+
+type handoffEntry struct {
+	at time.Time
+	h  *ownership.Handoff
 }
 
 // OwnershipOption configures an Ownership.
@@ -57,6 +69,13 @@ func WithOwnershipClock(now func() time.Time) OwnershipOption {
 	return func(o *Ownership) { o.now = now }
 }
 
+// WithMembersClient makes TeamMembers and IsTeamMember ask GitHub through c
+// rather than the client they are given: the Action's GITHUB_TOKEN cannot
+// read team membership, a token with members:read (members-token) can.
+func WithMembersClient(c *github.Client) OwnershipOption {
+	return func(o *Ownership) { o.members = c }
+}
+
 // NewOwnership returns an Ownership reading the ownership section of each
 // repository's configuration through cfg (nil means defaults only) and
 // logging problems in the repository's files to log (nil means the default
@@ -65,7 +84,8 @@ func NewOwnership(cfg ConfigLoader, log *slog.Logger, opts ...OwnershipOption) *
 	if log == nil {
 		log = slog.Default()
 	}
-	o := &Ownership{config: cfg, log: log, ttl: 30 * time.Second, now: time.Now, facts: map[string]factsEntry{}}
+	o := &Ownership{config: cfg, log: log, ttl: 30 * time.Second, now: time.Now, facts: map[string]factsEntry{},
+		handoffs: map[string]handoffEntry{}}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -160,6 +180,102 @@ func (o *Ownership) readFacts(ctx context.Context, c *github.Client, owner, repo
 	return f, nil
 }
 
+// HasMembersClient reports whether membership is asked through a client
+// of its own (WithMembersClient).
+func (o *Ownership) HasMembersClient() bool { return o.members != nil }
+
+// maxHandoffIssues bounds the open handoff issues read for one repository:
+// tasuki opens one per handoff, so more are other people's.
+const maxHandoffIssues = 100
+
+// Handoff returns the handoff in progress of owner/repo, nil when none: the
+// state of the newest open issue labelled label (onboarding.DefaultLabel
+// when empty) that trust's logins opened. An issue with the label opened by
+// anyone else is ignored whatever it says: a PR author must not be able to
+// move approvals to a team of their choosing. One conditional list request
+// (a 304 is free), remembered for the Ownership's TTL, so a delivery read
+// by several handlers asks once.
+func (o *Ownership) Handoff(ctx context.Context, c *github.Client, owner, repo, label string, trust ghwrite.Identity) (*ownership.Handoff, error) {
+	if label == "" {
+		label = onboarding.DefaultLabel
+	}
+	key := strings.ToLower(owner + "/" + repo + "\x00" + label)
+	if o.ttl > 0 {
+		o.mu.Lock()
+		e, ok := o.handoffs[key]
+		o.mu.Unlock()
+		if ok && o.now().Sub(e.at) < o.ttl {
+			return e.h, nil
+		}
+	}
+	opts := &github.IssueListByRepoOptions{State: "open", Labels: []string{label}}
+	list := func(lo *github.ListOptions) ([]*github.Issue, *github.Response, error) {
+		opts.ListOptions = *lo
+		return c.Issues.ListByRepo(ctx, owner, repo, opts)
+	}
+	var h *ownership.Handoff
+	for is, err := range ghread.Items(ctx, list, maxHandoffIssues) {
+		if errors.Is(err, ghread.ErrTruncated) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list open %q issues of %s/%s: %w", label, owner, repo, err)
+		}
+		if is.IsPullRequest() || !trust.Trusts(is.GetUser()) {
+			continue
+		}
+		if got, ok := onboarding.HandoffOf(is.GetBody()); ok {
+			h = got
+		}
+		break // the newest of tasuki's handoff issues is the one in progress
+	}
+	if o.ttl > 0 {
+		o.mu.Lock()
+		now := o.now()
+		if len(o.handoffs) > 10000 {
+			for k, e := range o.handoffs {
+				if now.Sub(e.at) >= o.ttl {
+					delete(o.handoffs, k)
+				}
+			}
+		}
+		o.handoffs[key] = handoffEntry{at: now, h: h}
+		o.mu.Unlock()
+	}
+	return h, nil
+}
+
+// ResolveHandoff is ResolveWith for a service that may be in handoff: it
+// also reads the repository's handoff issue (Handoff), so that
+// Owners.Handoff says who is primary and who secondary in its phase.
+func (o *Ownership) ResolveHandoff(ctx context.Context, c *github.Client, owner, repo string, cfg ownership.Config, label string, trust ghwrite.Identity, labels, paths []string) (ownership.Owners, error) {
+	facts, err := o.Facts(ctx, c, owner, repo)
+	if err != nil {
+		return ownership.Owners{}, err
+	}
+	h, err := o.Handoff(ctx, c, owner, repo, label, trust)
+	if err != nil {
+		return ownership.Owners{}, err
+	}
+	facts.Labels, facts.Paths, facts.Handoff = labels, paths, h
+	res := ownership.Resolve(facts, cfg)
+	for _, w := range res.Warnings {
+		o.log.WarnContext(ctx, "ownership file problem", "repo", owner+"/"+repo, "problem", w)
+	}
+	return res, nil
+}
+
+// EffectiveTeam is the team that owns the service now, as postmortem (who
+// owns the follow-up) and lead time (which team) should name it: the
+// handoff's primary while a handoff is in progress (the core SRE team until
+// Reverse shadow), else the owning team.
+func EffectiveTeam(o ownership.Owners) string {
+	if o.Handoff != nil && o.Handoff.Primary != "" {
+		return o.Handoff.Primary
+	}
+	return o.Team
+}
+
 // MaxTeamMembers bounds the members TeamMembers reads.
 const MaxTeamMembers = 3000
 
@@ -168,6 +284,9 @@ const MaxTeamMembers = 3000
 // than MaxTeamMembers gives the first MaxTeamMembers and a logged warning:
 // the members are people to notify or assign, not to trust.
 func (o *Ownership) TeamMembers(ctx context.Context, c *github.Client, org, teamSlug string) ([]string, error) {
+	if o.members != nil {
+		c = o.members
+	}
 	opts := &github.TeamListTeamMembersOptions{}
 	list := func(lo *github.ListOptions) ([]*github.User, *github.Response, error) {
 		opts.ListOptions = *lo
@@ -199,6 +318,9 @@ func (o *Ownership) TeamMembers(ctx context.Context, c *github.Client, org, team
 // pending invitation is not membership; an unknown team or user is not an
 // error but false.
 func (o *Ownership) IsTeamMember(ctx context.Context, c *github.Client, org, team, login string) (bool, error) {
+	if o.members != nil {
+		c = o.members
+	}
 	m, _, err := c.Teams.GetTeamMembershipBySlug(ctx, org, team, login)
 	if err != nil {
 		if IsStatus(err, http.StatusNotFound) {

@@ -5,12 +5,16 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-github/v60/github"
 
 	"github.com/tasuki-sre/tasuki/internal/config"
+	"github.com/tasuki-sre/tasuki/internal/ghwrite"
 	"github.com/tasuki-sre/tasuki/internal/githubtest"
 	"github.com/tasuki-sre/tasuki/internal/handler"
+	"github.com/tasuki-sre/tasuki/internal/onboarding"
 	"github.com/tasuki-sre/tasuki/internal/ownership"
 )
 
@@ -163,5 +167,78 @@ func TestOwnershipTeams(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"alice", "bob", "zoe"}, sres); diff != "" {
 		t.Errorf("SREs (-want +got):\n%s", diff)
+	}
+}
+
+// TestOwnershipHandoff: the handoff in progress is read from the newest
+// open issue with the handoff label that tasuki opened; the same label on
+// an issue anyone else opened (however it is worded), on a pull request,
+// or a closed handoff's state, says nothing.
+func TestOwnershipHandoff(t *testing.T) {
+	ctx := context.Background()
+	c := onboarding.Default()
+	d := onboarding.Start(onboarding.StartRequest{Repo: "acme/pay", Team: "@acme/payments-sre", Actor: "carl", Trigger: "command",
+		ActorIsCore: true, CoreTeam: "core-sre"}, onboarding.DefaultConfig(), c, time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+	body := func(p ownership.Phase, closed bool) string {
+		s := d.State
+		s.Phase = p
+		if closed {
+			s.Closed = time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+		}
+		return onboarding.RenderBody(d.Intents[0].Issue.Body, s, c)
+	}
+	label := []*github.Label{{Name: github.String(onboarding.DefaultLabel)}}
+	trust := ghwrite.Identity{Logins: []string{"tasuki[bot]"}}
+	tests := []struct {
+		name   string
+		issues []*github.Issue // oldest first
+		want   *ownership.Handoff
+	}{
+		{name: "none"},
+		{name: "tasuki's", issues: []*github.Issue{{Body: github.String(body(ownership.PhaseShadow, false)), User: &github.User{Login: github.String("tasuki[bot]")}, Labels: label}},
+			want: &ownership.Handoff{Phase: ownership.PhaseShadow, Team: "payments-sre", CoreTeam: "core-sre"}},
+		{name: "forged, newer than tasuki's", issues: []*github.Issue{
+			{Body: github.String(body(ownership.PhaseShadow, false)), User: &github.User{Login: github.String("tasuki[bot]")}, Labels: label},
+			{Body: github.String(body(ownership.PhaseGuard, false)), User: &github.User{Login: github.String("mallory")}, Labels: label}},
+			want: &ownership.Handoff{Phase: ownership.PhaseShadow, Team: "payments-sre", CoreTeam: "core-sre"}},
+		{name: "forged only", issues: []*github.Issue{{Body: github.String(body(ownership.PhaseReverseShadow, false)), User: &github.User{Login: github.String("mallory")}, Labels: label}}},
+		{name: "closed handoff", issues: []*github.Issue{{Body: github.String(body(ownership.PhaseGuard, true)), User: &github.User{Login: github.String("tasuki[bot]")}, Labels: label}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := githubtest.New(t)
+			srv.AddRepo("acme/pay", "main")
+			for _, is := range tt.issues {
+				is.Title = github.String("SRE handoff")
+				srv.AddIssue("acme/pay", is)
+			}
+			o := handler.NewOwnership(nil, nil)
+			got, err := o.Handoff(ctx, srv.Client(), "acme", "pay", "", trust)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("handoff (-want +got):\n%s", diff)
+			}
+			owners, err := o.ResolveHandoff(ctx, srv.Client(), "acme", "pay", ownership.Config{DefaultTeam: "payments"}, "", trust, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantTeam := "payments"
+			if tt.want != nil {
+				wantTeam = "core-sre" // primary until Reverse shadow
+			}
+			if got := handler.EffectiveTeam(owners); got != wantTeam {
+				t.Errorf("EffectiveTeam = %q, want %q (owners %+v)", got, wantTeam, owners)
+			}
+			// Read once per TTL: the second ask is answered from memory.
+			srv.ResetCalls()
+			if _, err := o.Handoff(ctx, srv.Client(), "acme", "pay", "", trust); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(srv.Calls()); n != 0 {
+				t.Errorf("second ask made %d requests, want 0", n)
+			}
+		})
 	}
 }

@@ -41,6 +41,11 @@ const (
 	SetCheckRun Kind = "check-run"
 	// OpenPullRequest proposes PullRequest (OpenPullRequest).
 	OpenPullRequest Kind = "open-pull-request"
+	// RequestReviewers asks Reviewers and TeamReviewers for their review
+	// of pull request Number, or, with Number 0, of the pull request an
+	// OpenPullRequest earlier in the same batch proposed
+	// (RequestReviewers).
+	RequestReviewers Kind = "request-reviewers"
 )
 
 // Intent is one write a core wants, in terms of the repository it is
@@ -61,6 +66,10 @@ type Intent struct {
 	Reason      CloseReason
 	CheckRun    CheckRun
 	PullRequest PullRequest
+	// Reviewers (logins) and TeamReviewers (team slugs of the repository's
+	// organisation) are asked for a review (RequestReviewers).
+	Reviewers     []string
+	TeamReviewers []string
 }
 
 // NewIssue is an issue to open.
@@ -251,6 +260,10 @@ func (in Intent) Validate() error {
 		}
 	case OpenPullRequest:
 		return in.PullRequest.Validate()
+	case RequestReviewers:
+		if in.Number < 0 || len(in.Reviewers)+len(in.TeamReviewers) == 0 {
+			return fmt.Errorf("%s needs reviewers and a pull request number (0: the batch's pull request)", in.Kind)
+		}
 	default:
 		return fmt.Errorf("unknown intent kind %q", in.Kind)
 	}

@@ -5,6 +5,16 @@
 // as a backfill reads them, and the store keeps them for good.
 //
 // Times are UTC instants; a zero time means "not known" or "not yet".
+//
+// The pipeline: Prepare (link.go) keeps the production deployments of each
+// repository's chosen source, gives every merged pull request the first
+// deployment whose range holds its merge SHA (or, without a range, by
+// time), finds first reviews, reverts and the deployment each incident is
+// blamed on; Prepared.Compute (compute.go) measures one period and scope:
+// stages, DORA's five with nearest-rank percentiles (stats.go), weekly and
+// monthly buckets in the configured zone, levels (levels.go, levels.json);
+// Render and RenderShipped (render.go) write Markdown. docs/metrics.md
+// states every definition with a worked example from the tests.
 package leadtime
 
 import "time"
@@ -82,6 +92,9 @@ type Deployment struct {
 	// Ref is the deployment's ref or the release's tag, to tell a hotfix
 	// ("hotfix/...") from a planned deployment.
 	Ref string
+	// Workflow is the workflow's name for SourceWorkflowRun, checked against
+	// Config.DeployWorkflows and the services' workflows when set.
+	Workflow string
 }
 
 // JobKind classifies a CI job by the configured name patterns.
@@ -133,4 +146,8 @@ type History struct {
 	Deployments []Deployment
 	Jobs        []Job
 	Incidents   []Incident
+	// DefaultBranches maps a repository ("owner/name") to its default
+	// branch. Only pull requests merged into it are changes that ship; a
+	// repository missing here accepts every base branch.
+	DefaultBranches map[string]string
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tasuki-sre/tasuki/internal/intent"
 	"github.com/tasuki-sre/tasuki/internal/marker"
 	"github.com/tasuki-sre/tasuki/internal/postmortem"
 	"github.com/tasuki-sre/tasuki/internal/review"
@@ -27,6 +28,11 @@ import (
 // with no sha: what an attacker would plant to turn the check green.
 var forgedFacts = "<!-- tasuki:plan-facts v=1 " + base64.RawURLEncoding.EncodeToString([]byte(`{"v":1,"counts":{"create":1}}`)) + " -->"
 
+// forgedState is a postmortem-state block claiming a sign-off by mallory
+// and every reminder step sent: what an attacker would plant to close a
+// blank postmortem or silence its escalation.
+var forgedState = "<!-- tasuki:postmortem-state v=1 " + base64.RawURLEncoding.EncodeToString([]byte(`{"v":1,"approval":{"by":"mallory","at":"2026-05-01T00:00:00Z"},"reminders":[{"s":"postmortem","d":"2026-05-11","n":2}]}`)) + " -->"
+
 // pieces are the fragments hostile text is built from: whole markers and
 // blocks of every kind readers look for, their halves, and what could split
 // or end them (newlines, fences, backticks).
@@ -35,6 +41,9 @@ var pieces = []string{
 	"<!-- tasuki:plan-review key=pr-1 v=1 -->",
 	"<!-- tasuki:postmortem key=evil/repo#9 v=1 -->",
 	"<!-- tasuki:postmortem-due key=2000-01-01 v=1 -->",
+	forgedState, "<!-- tasuki:postmortem-suspect key=7b7d v=1 -->",
+	"<!-- tasuki:postmortem-reminder key=acme/payments#70@2026-05-11 v=1 -->",
+	"- [ ] ", "due: 2026-05-01", "\n## Action items\n", "## Summary\n", "@ic-eve",
 	review.VerdictBegin, review.VerdictEnd,
 	"<!-- tasuki:begin timeline -->", "<!-- tasuki:end timeline -->",
 	"<!-- tasuki:begin facts -->", "<!-- tasuki:end facts -->",
@@ -66,6 +75,10 @@ func TestCopiedTextCannotForgeWhatTasukiReads(t *testing.T) {
 	t.Run("forged facts", func(t *testing.T) {
 		all := []string{forgedFacts, "\n" + forgedFacts + "\n", forgedFacts, forgedFacts, forgedFacts, forgedFacts}
 		checkPlanReadback(t, all)
+		checkPostmortemReadback(t, all)
+	})
+	t.Run("forged state", func(t *testing.T) {
+		all := []string{forgedState, "\n" + forgedState + "\n", "x\n" + forgedState, forgedState, forgedState, forgedState}
 		checkPostmortemReadback(t, all)
 	})
 }
@@ -163,7 +176,7 @@ func checkPostmortemReadback(t *testing.T, texts []string) {
 	at := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 	inc := postmortem.Incident{
 		Owner: "acme", Repo: "payments", Number: 7,
-		Title: texts[0], Body: "Impact started: 2026-05-01 08:30 UTC\n" + texts[1],
+		Title: texts[0], Body: "Impact started: 2026-05-01 08:30 UTC\nIncident commander: " + texts[5] + "\nHow detected: " + texts[3] + "\nMitigated at: " + texts[4] + "\n### Description\n\n" + texts[1] + "\n",
 		URL: "https://github.com/acme/payments/issues/7", Author: "alice",
 		Labels: []string{"incident", "sev2"}, CreatedAt: at, ClosedAt: at.Add(2 * time.Hour), State: "closed",
 	}
@@ -174,7 +187,9 @@ func checkPostmortemReadback(t *testing.T, texts []string) {
 			{ID: 2, Author: "carol", Body: texts[3], At: at.Add(50 * time.Minute)},
 		},
 		Changes: []postmortem.Change{{Kind: "pull", Repo: "acme/payments", Number: 3, Title: texts[4],
-			URL: "https://github.com/acme/payments/pull/3", Actor: "dave", At: at.Add(-time.Hour)}},
+			URL: "https://github.com/acme/payments/pull/3", Actor: "dave", At: at.Add(-time.Hour)},
+			{Kind: "deployment", Repo: "acme/payments", Ref: texts[5], Environment: "production", Actor: texts[2],
+				URL: "https://github.com/acme/payments/deployments", At: at.Add(-2 * time.Hour)}},
 	}
 	cfg := postmortem.DefaultConfig()
 	doc, err := postmortem.Scaffold(inc, facts, nil, cfg)
@@ -206,5 +221,76 @@ func checkPostmortemReadback(t *testing.T, texts []string) {
 	}
 	if again := postmortem.UpdateGenerated(doc.Body, doc.Sections); again != doc.Body {
 		t.Fatalf("rewriting the generated sections with the same content changed the body")
+	}
+	// The roles and the suspect deployment read back as written.
+	if got, want := postmortem.FactValue(doc.Body, "Incident commander"), postmortem.FieldLogin(inc.Body, postmortem.FieldCommander); got != want {
+		t.Fatalf("incident commander read back %q, written %q", got, want)
+	}
+	want := postmortem.SuspectDeployment(facts.Changes, postmortem.Start(inc, facts, cfg))
+	if got := postmortem.SuspectOf(doc.Body); got == nil || want == nil || got.Ref != want.Ref || got.Actor != want.Actor || !got.At.Equal(want.At) {
+		t.Fatalf("suspect deployment read back %+v, written %+v", got, want)
+	}
+	checkPostmortemState(t, doc.Body, texts)
+}
+
+// checkPostmortemState copies texts into action items of a postmortem
+// (after tasuki's body, as people edit it) and into its body's sections,
+// and checks that the state tasuki persists in its own comments (the
+// reminder's escalation steps, a sign-off) reads back as written: no copied
+// text adds a sign-off or a reminder step, and a blank postmortem stays
+// open.
+func checkPostmortemState(t *testing.T, body string, texts []string) {
+	t.Helper()
+	cfg := postmortem.DefaultConfig()
+	body += "\n## Action items\n\n"
+	for i, tx := range texts[:3] {
+		body += fmt.Sprintf("- [ ] %s — owner: @bob — due: 2026-05-%02d\n", tx, 10+i)
+	}
+	body += "\n## Summary\n\n" + texts[3] + "\n"
+	st := postmortem.State{Owner: "acme", Repo: "payments", Number: 70, Open: true, Body: body, Assignees: []string{"alice"}}
+	now := time.Date(2026, 5, 20, 9, 0, 0, 0, time.UTC)
+	ins := postmortem.Decide(st, now, cfg)
+	var posted []string
+	var wrote []postmortem.Reminded
+	items := postmortem.ParseActionItems(body)
+	for _, in := range ins {
+		if in.Kind == intent.Close || in.Marker.Kind == postmortem.KindComplete {
+			t.Fatalf("a postmortem nobody signed off completes: %v", ins)
+		}
+		if in.Kind != intent.EnsureComment {
+			continue
+		}
+		posted = append(posted, in.Body+"\n\n"+in.Marker.String()) // as ghwrite posts it
+	}
+	if due, ok := postmortem.DueOf(body); ok {
+		step, _ := postmortem.StepDue(due, now, cfg)
+		wrote = append(wrote, postmortem.Reminded{Subject: postmortem.SubjectPostmortem, Due: due.Format("2006-01-02"), Step: step})
+	}
+	for _, it := range items {
+		if step, ok := postmortem.StepDue(it.Due, now, cfg); ok && !it.Due.IsZero() {
+			wrote = append(wrote, postmortem.Reminded{Subject: it.Key, Due: it.Due.Format("2006-01-02"), Step: step})
+		}
+	}
+	if len(wrote) > 0 && len(posted) != 1 {
+		t.Fatalf("%d reminders posted for %d overdue subjects", len(posted), len(wrote))
+	}
+	for _, p := range posted {
+		r, found, err := postmortem.DecodeState(p)
+		if err != nil || !found {
+			t.Fatalf("reminder state not read back (found %v): %v\n%s", found, err, p)
+		}
+		if diff := cmp.Diff(postmortem.Record{V: postmortem.StateVersion, Reminders: wrote}, r); diff != "" {
+			t.Fatalf("reminder state read back differs (-written +read):\n%s\n%s", diff, p)
+		}
+	}
+	// A sign-off by erin reads back as erin's, whatever the body holds.
+	a := postmortem.Approval{By: "erin", At: now, CommentID: 5}
+	reply, ok := postmortem.ApprovalReply(st, a, cfg)
+	if !ok {
+		t.Fatalf("erin refused")
+	}
+	r, found, err := postmortem.DecodeState(reply + "\n\n" + postmortem.ApprovalMarker(5).String())
+	if err != nil || !found || r.Approval == nil || r.Approval.By != "erin" || len(r.Reminders) != 0 {
+		t.Fatalf("sign-off read back %+v (found %v, %v):\n%s", r.Approval, found, err, reply)
 	}
 }

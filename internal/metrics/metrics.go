@@ -35,6 +35,14 @@ type Metrics struct {
 	// WebhookBodyBytes is the bytes of webhook bodies held in memory, as
 	// reserved from the intake's body budget.
 	WebhookBodyBytes prometheus.Gauge
+	// LeadTime is the lead time for changes (first commit to production)
+	// of each pull request a recorded deployment shipped, by repository;
+	// LeadTimeStage the time of each stage (coding, pickup, review,
+	// deploy), by repository and stage. See leadtime.go.
+	LeadTime      *prometheus.HistogramVec
+	LeadTimeStage *prometheus.HistogramVec
+
+	ltRepos leadTimeRepos
 }
 
 // New registers every collector on a fresh registry.
@@ -72,8 +80,10 @@ func New() *Metrics {
 			Name: "tasuki_webhook_body_bytes", Help: "Bytes of webhook bodies held in memory.",
 		}),
 	}
+	m.LeadTime, m.LeadTimeStage = leadTimeHistograms()
 	r.MustRegister(m.DeliveriesReceived, m.DeliveriesProcessed, m.AckLatency, m.JobLatency,
 		m.QueueDepth, m.GitHubRequests, m.RateLimitRemaining, m.WebhookRejected, m.WebhookBodyBytes,
+		m.LeadTime, m.LeadTimeStage,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

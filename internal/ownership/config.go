@@ -30,6 +30,9 @@ type Config struct {
 	// ServiceLabelPrefix marks labels naming a service ("service:payments")
 	// on pull requests and incidents.
 	ServiceLabelPrefix string `yaml:"service_label_prefix" json:"service_label_prefix"`
+	// Handoff, in a repository's file, starts the handoff of the repository
+	// to a product team (internal/onboarding).
+	Handoff *HandoffConfig `yaml:"handoff,omitempty" json:"handoff,omitempty"`
 }
 
 // Team is one product team of Config.Teams.
@@ -81,6 +84,7 @@ func (c Config) Validate() error {
 	if strings.TrimSpace(c.ServiceLabelPrefix) == "" {
 		bad("service_label_prefix", "must not be empty")
 	}
+	c.Handoff.validate(bad)
 	for _, name := range sortedKeys(c.Teams) {
 		t := c.Teams[name]
 		slug("teams."+name, name, true)

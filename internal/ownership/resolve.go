@@ -32,6 +32,8 @@ type Facts struct {
 	CODEOWNERSPath string
 	// Paths are the changed paths of a pull request, if any.
 	Paths []string
+	// Handoff is the repository's handoff in progress, nil when none.
+	Handoff *Handoff
 }
 
 // Owners is the answer of Resolve.
@@ -55,6 +57,9 @@ type Owners struct {
 	// PathOwners maps each of Facts.Paths that CODEOWNERS assigns to its
 	// owners as written there ("@acme/payments", "@alice", an email).
 	PathOwners map[string][]string `json:"path_owners,omitempty"`
+	// Handoff, for a service in handoff, says who is primary and who is
+	// secondary in its current phase (HandoffRoles).
+	Handoff *Roles `json:"handoff,omitempty"`
 	// Warnings are problems in catalog-info.yaml or CODEOWNERS, each
 	// "file:line: message"; Resolve skipped what it could not read and
 	// carried on with the rest.
@@ -147,6 +152,14 @@ func Resolve(f Facts, cfg Config) Owners {
 		o.SRETeam = strings.TrimPrefix(t.SRETeam, "@")
 	}
 	o.CoreSRETeam = strings.TrimPrefix(cfg.CoreSRETeam, "@")
+	if h := f.Handoff; h != nil && h.Phase.Valid() {
+		core := h.CoreTeam
+		if core == "" {
+			core = o.CoreSRETeam
+		}
+		r := HandoffRoles(h.Phase, core, h.Team)
+		o.Handoff = &r
+	}
 
 	budget := maxMatchWork
 	fixed, perByte := matchWork(rules)

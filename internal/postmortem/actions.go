@@ -6,19 +6,24 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ActionItem is one checkbox of the postmortem's "Action items" section:
 //
-//   - [ ] Alert on queue depth — owner: @alice — type: prevent — #123
+//   - [ ] Alert on queue depth — owner: @alice — type: prevent — due: 2024-06-01 — priority: P1 — #123
 type ActionItem struct {
-	Line    int    // 0-based line index in the body
-	Checked bool   // [x]
-	Text    string // the line after the checkbox, as written
-	Owner   string // login after "owner:" (or the first @mention), "" if none
-	Type    string // mitigate, prevent or process, "" if none
-	Issue   IssueRef
-	Key     string // stable key of the item (hash of its text without links)
+	Line     int    // 0-based line index in the body
+	Checked  bool   // [x]
+	Text     string // the line after the checkbox, as written
+	Owner    string // login after "owner:" (or the first @mention), "" if none
+	Type     string // mitigate, prevent or process, "" if none
+	Priority string // "P0" to "P4" after "priority:", "" if none
+	// Due is the day after "due: YYYY-MM-DD" (midnight UTC; the shell
+	// reads it in the configured zone), zero if none or not a date.
+	Due   time.Time
+	Issue IssueRef
+	Key   string // stable key of the item (hash of its text without links)
 }
 
 // IssueRef points at a linked issue; Number is 0 when there is none.
@@ -44,6 +49,8 @@ var (
 	ownerRe    = regexp.MustCompile(`(?i)owner[ \t]*:[ \t]*@?([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))`)
 	mentionRe  = regexp.MustCompile(`(?:^|[^\w/])@([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\b`)
 	typeRe     = regexp.MustCompile(`(?i)(?:type[ \t]*:[ \t]*|\[)(mitigate|prevent|process)\b`)
+	dueRe      = regexp.MustCompile(`(?i)\bdue[ \t]*:[ \t]*(\d{4}-\d{2}-\d{2})\b`)
+	priorityRe = regexp.MustCompile(`(?i)\bpriority[ \t]*:[ \t]*(P[0-4])\b`)
 	issueURLRe = regexp.MustCompile(`https://github\.com/([A-Za-z0-9-]+)/([A-Za-z0-9._-]+)/issues/(\d+)`)
 	issueRefRe = regexp.MustCompile(`(?:^|[^\w/&])(?:([A-Za-z0-9-]+)/([A-Za-z0-9._-]+))?#(\d+)\b`)
 )
@@ -113,6 +120,14 @@ func parseItem(line int, checked bool, text string) ActionItem {
 	}
 	if m := typeRe.FindStringSubmatch(text); m != nil {
 		it.Type = strings.ToLower(m[1])
+	}
+	if m := dueRe.FindStringSubmatch(text); m != nil {
+		if d, err := time.Parse("2006-01-02", m[1]); err == nil {
+			it.Due = d
+		}
+	}
+	if m := priorityRe.FindStringSubmatch(text); m != nil {
+		it.Priority = strings.ToUpper(m[1])
 	}
 	stripped := text
 	if m := issueURLRe.FindStringSubmatch(text); m != nil {

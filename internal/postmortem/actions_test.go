@@ -167,7 +167,12 @@ func TestUpdateKeepsPersonText(t *testing.T) {
 }
 
 func TestDecide(t *testing.T) {
+	// The written condition has its own tests (TestMissingSections); here
+	// no section is required, so approval and items decide.
 	cfg := DefaultConfig()
+	cfg.RequiredSections = nil
+	approved := []Record{{Approval: &Approval{By: "erin", At: at("2024-05-10T10:00:00Z")}}}
+	byAuthor := []Record{{Approval: &Approval{By: "alice", At: at("2024-05-10T10:00:00Z")}}}
 	dueBody := func(items string) string {
 		return "<!-- tasuki:begin facts -->\nx\n" + marker.New(KindDue, "2024-05-13").String() + "\n<!-- tasuki:end facts -->\n## Action items\n\n" + items
 	}
@@ -185,10 +190,14 @@ func TestDecide(t *testing.T) {
 		{"not yet due", State{Body: dueBody("- [ ] a\n"), Open: true}, at("2024-05-13T23:00:00Z"), nil, ""},
 		{"overdue reminds", State{Body: dueBody("- [ ] a\n- [x] b\n"), Open: true, Assignees: []string{"carol"}}, overdue, []intent.Kind{intent.EnsureComment}, KindReminder},
 		{"reminded already", State{Body: dueBody("- [ ] a\n"), Open: true, Markers: []marker.Marker{reminder}}, overdue, nil, ""},
-		{"all checked completes", State{Body: dueBody("- [x] a\n- [x] b\n"), Open: true}, overdue, []intent.Kind{intent.EnsureComment, intent.AddLabels, intent.Close}, KindComplete},
-		{"linked issues closed completes", State{Body: dueBody("- [ ] a #3\n- [x] b\n- [ ] c other/repo#4\n"), Open: true, Closed: map[string]bool{"#3": true, "other/repo#4": true}}, at("2024-05-01T00:00:00Z"), []intent.Kind{intent.EnsureComment, intent.AddLabels, intent.Close}, KindComplete},
-		{"one linked issue open", State{Body: dueBody("- [ ] a #3\n- [ ] c #4\n"), Open: true, Closed: map[string]bool{"#3": true}}, at("2024-05-01T00:00:00Z"), nil, ""},
-		{"completion comment already there", State{Body: dueBody("- [x] a\n"), Open: true, Markers: []marker.Marker{complete}}, overdue, []intent.Kind{intent.AddLabels, intent.Close}, ""},
+		{"all checked completes", State{Body: dueBody("- [x] a\n- [x] b\n"), Open: true, Records: approved}, overdue, []intent.Kind{intent.EnsureComment, intent.AddLabels, intent.Close}, KindComplete},
+		{"all checked unapproved reminds", State{Body: dueBody("- [x] a\n- [x] b\n"), Open: true}, overdue, []intent.Kind{intent.EnsureComment}, KindReminder},
+		{"all checked unapproved not due", State{Body: dueBody("- [x] a\n- [x] b\n"), Open: true}, at("2024-05-13T23:00:00Z"), nil, ""},
+		{"approved by the author does not count", State{Body: dueBody("- [x] a\n"), Open: true, Records: byAuthor, Authors: []string{"Alice"}}, at("2024-05-13T23:00:00Z"), nil, ""},
+		{"linked issues closed completes", State{Body: dueBody("- [ ] a #3\n- [x] b\n- [ ] c other/repo#4\n"), Open: true, Records: approved, Closed: map[string]bool{"#3": true, "other/repo#4": true}}, at("2024-05-01T00:00:00Z"), []intent.Kind{intent.EnsureComment, intent.AddLabels, intent.Close}, KindComplete},
+		{"one linked issue open", State{Body: dueBody("- [ ] a #3\n- [ ] c #4\n"), Open: true, Records: approved, Closed: map[string]bool{"#3": true}}, at("2024-05-01T00:00:00Z"), nil, ""},
+		{"completion comment already there", State{Body: dueBody("- [x] a\n"), Open: true, Records: approved, Markers: []marker.Marker{complete}}, overdue, []intent.Kind{intent.AddLabels, intent.Close}, ""},
+		{"approved without action items stays open", State{Body: dueBody(""), Open: true, Records: approved}, at("2024-05-13T23:00:00Z"), nil, ""},
 		{"already complete", State{Body: dueBody("- [x] a\n"), Open: true, Labels: []string{"Postmortem-Complete"}}, overdue, nil, ""},
 		{"closed", State{Body: dueBody("- [ ] a\n"), Open: false}, overdue, nil, ""},
 		{"no due date no items", State{Body: "text", Open: true}, overdue, nil, ""},
@@ -227,14 +236,14 @@ func TestDecide(t *testing.T) {
 	}
 	// The reminder names the owners (a ping on purpose) and the count.
 	in := Decide(State{Owner: "acme", Repo: "payments", Number: 50, Body: dueBody("- [ ] a\n- [x] b\n"), Open: true, Assignees: []string{"carol", "dave"}}, overdue, cfg)
-	if !strings.HasPrefix(in[0].Body, "@carol @dave: this postmortem was due on **2024-05-13**. 1 of 2 action items are still open.") {
+	if !strings.Contains(in[0].Body, "- @carol @dave: the postmortem was due on **2024-05-13**; it still needs a review sign-off (`/tasuki approve` by someone other than its author); its action items done (1 of 2 are) — reminder 1 of 3, to the owner.") {
 		t.Errorf("reminder body:\n%s", in[0].Body)
 	}
 }
 
 func TestFollowups(t *testing.T) {
 	st := State{Owner: "acme", Repo: "payments", Number: 50, Body: itemsBody}
-	fus := Followups(st, "https://github.com/acme/payments/issues/50")
+	fus := Followups(st, "https://github.com/acme/payments/issues/50", DefaultConfig())
 	var got []string
 	for _, f := range fus {
 		got = append(got, f.Title+" | "+f.Assignee)

@@ -64,3 +64,31 @@ func BenchmarkParseActionItems(b *testing.B) {
 		ParseActionItems(body)
 	}
 }
+
+// BenchmarkDecide is one sweep's decision on a long postmortem: 100 action
+// items with due dates, 50 reminder records and a sign-off to read, and
+// the required sections to check.
+func BenchmarkDecide(b *testing.B) {
+	inc, facts := bigIncident()
+	cfg := berlinConfig()
+	doc, err := Scaffold(inc, facts, nil, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := doc.Body + "\n## Action items\n\n"
+	for i := 0; i < 100; i++ {
+		body += fmt.Sprintf("- [ ] item %d — owner: @alice — due: 2024-05-%02d — priority: P1 — #%d\n", i, 1+i%28, i+1)
+	}
+	st := State{Owner: "acme", Repo: "payments", Number: 50, Open: true, Body: body, Assignees: []string{"carol"}, Closed: map[string]bool{}}
+	for i := 0; i < 50; i++ {
+		st.Records = append(st.Records, Record{Reminders: []Reminded{{Subject: fmt.Sprint(i), Due: "2024-05-01", Step: 1}}})
+	}
+	st.Records = append(st.Records, Record{Approval: &Approval{By: "erin"}})
+	now := at("2024-06-10T09:00:00Z")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if len(Decide(st, now, cfg)) != 1 {
+			b.Fatal("no reminder")
+		}
+	}
+}

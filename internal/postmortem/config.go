@@ -3,6 +3,7 @@ package postmortem
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -42,6 +43,30 @@ type Config struct {
 	// Template is the path of the template override, read from the
 	// repository and then from the organisation's .github repository.
 	Template string `yaml:"template" json:"template"`
+	// RequiredSections are the headings a postmortem must have filled in
+	// before it can complete: "Summary", or alternatives separated by "|"
+	// ("Contributing factors|Root cause and trigger": either will do). A
+	// section holding only the placeholder, prompts or tasuki's draft is not
+	// filled; a missing heading is not filled either.
+	RequiredSections []string `yaml:"required_sections" json:"required_sections"`
+	// ReviewerTeam, when set, is the team ("slug" in the postmortem's
+	// organisation, or "org/slug") whose members sign a postmortem off with
+	// /tasuki approve; otherwise anyone with standing in the repository may.
+	// The incident's and the postmortem's authors never approve their own.
+	ReviewerTeam string `yaml:"reviewer_team" json:"reviewer_team,omitempty"`
+	// ReminderEveryDays is the cadence of overdue reminders, in calendar
+	// days: the first goes to the owner the day after the due date, the
+	// next this many days later to the incident commander, the last to the
+	// owning team. Each step is sent once.
+	ReminderEveryDays int `yaml:"reminder_every_days" json:"reminder_every_days"`
+	// ActionLabel marks the follow-up issues of action items (with the
+	// item's priority as a second label, e.g. "P1").
+	ActionLabel string `yaml:"action_label" json:"action_label"`
+	// DigestRepo is the repository ("name", or "owner/name" in the same
+	// organisation) where the weekly digest of overdue action items across
+	// the organisation is opened; read from the organisation's .github
+	// repository. Empty: no digest.
+	DigestRepo string `yaml:"digest_repo" json:"digest_repo,omitempty"`
 }
 
 // DefaultConfig returns the postmortem defaults.
@@ -56,6 +81,10 @@ func DefaultConfig() Config {
 		ChangeWindow:    "72h",
 		DueBusinessDays: map[string]int{"sev1": 5, "sev2": 10, "sev3": 20},
 		Template:        ".github/tasuki/postmortem.md",
+		RequiredSections: []string{"Summary", "Impact", "Timeline",
+			"Contributing factors|Root cause and trigger", "Action items"},
+		ReminderEveryDays: 7,
+		ActionLabel:       "postmortem-action",
 	}
 }
 
@@ -116,7 +145,46 @@ func (c Config) Validate() error {
 	if strings.TrimSpace(c.Template) == "" {
 		bad("template", "empty path")
 	}
+	for i, r := range c.RequiredSections {
+		for _, alt := range strings.Split(r, "|") {
+			if strings.TrimSpace(alt) == "" {
+				bad(fmt.Sprintf("required_sections[%d]", i), "%q names an empty heading", r)
+				break
+			}
+		}
+	}
+	if t := strings.TrimPrefix(strings.TrimSpace(c.ReviewerTeam), "@"); t != "" && !teamRe.MatchString(t) {
+		bad("reviewer_team", "%q is not a team slug or \"org/slug\"", c.ReviewerTeam)
+	}
+	if c.ReminderEveryDays < 1 || c.ReminderEveryDays > 365 {
+		bad("reminder_every_days", "%d is not between 1 and 365", c.ReminderEveryDays)
+	}
+	if strings.TrimSpace(c.ActionLabel) == "" {
+		bad("action_label", "empty label")
+	}
+	if r := c.DigestRepo; r != "" {
+		parts := strings.Split(r, "/")
+		if len(parts) > 2 || slices.ContainsFunc(parts, func(p string) bool { return p == "" || strings.ContainsAny(p, " \t") }) {
+			bad("digest_repo", "%q is not \"owner/name\" or \"name\"", r)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+var teamRe = regexp.MustCompile(`^(?:[A-Za-z0-9][A-Za-z0-9-]{0,38}/)?[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+
+// Reviewers returns the reviewer team as the command rule names it
+// ("org/slug" or "slug"), "" when none is configured.
+func (c Config) Reviewers() string {
+	return strings.TrimPrefix(strings.TrimSpace(c.ReviewerTeam), "@")
+}
+
+// Cadence is the reminder cadence, 7 days when it is invalid.
+func (c Config) Cadence() int {
+	if c.ReminderEveryDays < 1 || c.ReminderEveryDays > 365 {
+		return 7
+	}
+	return c.ReminderEveryDays
 }
 
 // Location returns the configured time zone, or UTC when it is invalid

@@ -41,7 +41,7 @@ func TestIssueForms(t *testing.T) {
 		file, label string
 		fields      []string
 	}{
-		{"incident.yml", "incident", []string{"Severity", "Service", "Impact started", "Description"}},
+		{"incident.yml", "incident", []string{"Severity", "Service", FieldCommander, FieldCommunications, FieldHowDetected, "Impact started", FieldDetected, FieldMitigated, FieldDescription}},
 		{"postmortem.yml", "postmortem", []string{"Severity", "Action items", "Where we got lucky"}},
 	} {
 		t.Run(tt.file, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func FuzzParseActionItems(f *testing.F) {
@@ -23,6 +24,14 @@ func FuzzParseActionItems(f *testing.F) {
 			}
 			if it.Issue.Number < 0 {
 				t.Fatalf("negative issue number %+v", it)
+			}
+			// Due and priority come only from their own words on the line.
+			if !it.Due.IsZero() && !strings.Contains(strings.ToLower(lines[it.Line]), "due") {
+				t.Fatalf("due %v without \"due\" on %q", it.Due, lines[it.Line])
+			}
+			if it.Priority != "" && (len(it.Priority) != 2 || it.Priority[0] != 'P' || it.Priority[1] < '0' || it.Priority[1] > '4' ||
+				!strings.Contains(strings.ToLower(lines[it.Line]), "priority")) {
+				t.Fatalf("priority %q from %q", it.Priority, lines[it.Line])
 			}
 			if it.Checked || it.Issue.Number != 0 {
 				continue
@@ -125,6 +134,62 @@ func FuzzLeadingTime(f *testing.F) {
 			if got.After(written) || got.Before(written.Add(-26*time.Hour)) {
 				t.Fatalf("LeadingTime(%q) at %v in %v = %v, not within the day before", s, written, loc, got)
 			}
+		}
+	})
+}
+
+// FuzzDecodeState: whatever a body holds, DecodeState either finds no
+// block, fails, or returns the record of its last block, which encodes
+// back to that same block when the body was one tasuki wrote.
+func FuzzDecodeState(f *testing.F) {
+	f.Add("", "erin", int64(3))
+	f.Add(EncodeState(Record{Approval: &Approval{By: "erin"}}), "x", int64(0))
+	f.Add("<!-- tasuki:postmortem-state v=1 e30 -->\n<!-- tasuki:postmortem-state v=1 !! -->", "", int64(-1))
+	f.Fuzz(func(t *testing.T, prefix, by string, id int64) {
+		if len(prefix) > 1<<16 || !utf8.ValidString(by) {
+			return // JSON cannot carry invalid UTF-8; logins are ASCII
+		}
+		r := Record{V: StateVersion, Approval: &Approval{By: by, CommentID: id}, Reminders: []Reminded{{Subject: by, Due: "2024-05-13", Step: 1}}}
+		block := EncodeState(r)
+		got, found, err := DecodeState(prefix + "\n" + block + "\n\n<!-- tasuki:postmortem-approval key=1 v=1 -->")
+		if err != nil || !found {
+			t.Fatalf("tasuki's block after %q not read: %v", prefix, err)
+		}
+		if EncodeState(got) != block {
+			t.Fatalf("read back %+v, wrote %+v", got, r)
+		}
+		DecodeState(prefix) // must not panic
+	})
+}
+
+// FuzzMissingSections: a required section is missing exactly when no
+// alternative's text is Filled, and writing a plain word under a heading
+// of its own always fills it.
+func FuzzMissingSections(f *testing.F) {
+	f.Add("## Summary\n\n> _prompt_\n", "Summary")
+	f.Add("## Summary\n<!--\n## Impact\n-->\ntext", "Impact|Summary")
+	f.Add("```\n## Summary\n```\nx", "Summary")
+	f.Fuzz(func(t *testing.T, body, required string) {
+		if len(body) > 1<<16 || len(required) > 256 {
+			return
+		}
+		missing := MissingSections(body, []string{required})
+		filled := false
+		for _, alt := range strings.Split(required, "|") {
+			if text, ok := Section(body, strings.TrimSpace(alt)); ok && Filled(text) {
+				filled = true
+			}
+		}
+		if filled != (len(missing) == 0) {
+			t.Fatalf("missing %v, filled %v", missing, filled)
+		}
+		name := strings.Join(strings.Fields(strings.Split(required, "|")[0]), " ")
+		if name == "" || strings.ContainsAny(name, "#`~<>") || !utf8.ValidString(name) {
+			return
+		}
+		written := "# Zzz\n\n## " + name + "\n\nWritten\n"
+		if got := MissingSections(written, []string{required}); len(got) != 0 {
+			t.Fatalf("%q written under its heading is still missing", name)
 		}
 	})
 }

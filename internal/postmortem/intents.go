@@ -56,7 +56,9 @@ func UpdateIntents(number int, oldBody, newBody string, labels []string, severit
 			out = append(out, intent.Intent{Kind: intent.RemoveLabels, Number: number, Labels: stale})
 		}
 	}
-	if newBody != oldBody {
+	// A body GitHub would not take whole is not written: the writer would
+	// cut its end, which is what people wrote.
+	if newBody != oldBody && len(newBody) <= MaxBody {
 		out = append(out, intent.Intent{Kind: intent.EditIssue, Number: number, Edit: intent.IssueEdit{Body: &newBody}})
 	}
 	return out

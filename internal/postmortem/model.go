@@ -27,6 +27,10 @@ const (
 	KindFollowup   = "postmortem-followup" // reply to /tasuki followup, key comment id
 	KindTemplate   = "postmortem-template" // template error comment, key source@error hash
 	KindDue        = "postmortem-due"      // hidden due date in the facts section, key YYYY-MM-DD
+	KindItemDue    = "postmortem-item-due" // due date in a follow-up issue, key YYYY-MM-DD
+	KindApproval   = "postmortem-approval" // reply to /tasuki approve, key comment id
+	KindSuspect    = "postmortem-suspect"  // suspect deployment in the facts section, key hex(JSON)
+	KindDigest     = "postmortem-digest"   // weekly digest issue, key org@YYYY-Www
 )
 
 // Incident is the incident issue as the core needs it.
@@ -95,6 +99,9 @@ type Facts struct {
 	ChangeGaps []string
 	// LabeledAt is when an incident label was first added (zero if unknown).
 	LabeledAt time.Time
+	// Suspect is the suspect deployment when the shell read it back from
+	// the postmortem (changes not listed again); nil: found in Changes.
+	Suspect *Change
 }
 
 func ref(owner, repo string, n int) string {

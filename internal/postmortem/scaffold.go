@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,11 +20,42 @@ import (
 // MaxBody is GitHub's limit on an issue body, in characters.
 const MaxBody = 65536
 
-// Caps keep a long incident's body under MaxBody.
+// Caps keep a long incident's body under MaxBody. The timeline and the
+// responders come from anyone who may comment on the incident, so they are
+// bounded in bytes too, not only in entries.
 const (
-	maxTimeline = 300
-	maxChanges  = 60
+	maxTimeline      = 300
+	maxTimelineBytes = 24 << 10
+	maxChanges       = 60
+	maxResponders    = 50
 )
+
+// boundedTimeline renders the first entries that fit maxTimeline and
+// maxTimelineBytes, and says how many later ones are not shown.
+func boundedTimeline(entries []Entry, cfg Config) string {
+	n, size := 0, 0
+	for n < len(entries) && n < maxTimeline {
+		size += len(RenderTimeline(entries[n:n+1], cfg)) + 1
+		if size > maxTimelineBytes {
+			break
+		}
+		n++
+	}
+	if n == len(entries) {
+		return RenderTimeline(entries, cfg)
+	}
+	return RenderTimeline(entries[:n], cfg) + fmt.Sprintf("\n- _… %d later entries not shown; see the incident._", len(entries)-n)
+}
+
+// respondersText names the incident's responders, at most maxResponders
+// of them.
+func respondersText(inc Incident, comments []Comment) string {
+	rs := Responders(inc, comments)
+	if len(rs) <= maxResponders {
+		return logins(rs)
+	}
+	return logins(rs[:maxResponders]) + fmt.Sprintf(" and %d more", len(rs)-maxResponders)
+}
 
 // Template is a parsed postmortem template.
 type Template struct {
@@ -227,6 +259,15 @@ type Data struct {
 	Duration   string
 	Due        string
 	Unknown    string
+	// Summary is the summary drafted from the incident's description
+	// (under DraftNote), or Unknown.
+	Summary        string
+	Commander      string // incident commander, as code
+	Communications string // communications lead, as code
+	HowDetected    string
+	Mitigated      string
+	TimeToDetect   string
+	TimeToMitigate string
 }
 
 // Document is a rendered postmortem issue.
@@ -270,6 +311,14 @@ func IncidentSeverity(inc Incident, cfg Config) string {
 type derived struct {
 	started, resolved time.Time
 	startedNote       string
+	startFromField    bool
+	detected          time.Time
+	detectedNote      string
+	detectedFromField bool
+	mitigated         time.Time
+	mitigatedNote     string
+	how               string // how the incident was detected, as written
+	commander, comms  string // logins
 	severity          string
 	due               time.Time
 	hasDue            bool
@@ -284,7 +333,7 @@ func derive(inc Incident, facts Facts, cfg Config) derived {
 	start, err := ImpactStart(inc.Body, loc)
 	switch {
 	case err == nil && !start.IsZero():
-		d.started, d.startedNote = start, "from the incident's \"Impact started\" line"
+		d.started, d.startedNote, d.startFromField = start, "from the incident's \"Impact started\" line", true
 	case !facts.LabeledAt.IsZero():
 		d.started, d.startedNote = facts.LabeledAt, "when the incident label was added"
 	default:
@@ -297,7 +346,35 @@ func derive(inc Incident, facts Facts, cfg Config) derived {
 		d.startedNote = ""
 	}
 	d.due, d.hasDue = DueDate(d.severity, d.resolved, cfg)
+	d.detected, d.detectedNote = inc.CreatedAt, "incident opened"
+	if t, err := fieldTime(inc.Body, FieldDetected, loc); err != nil {
+		d.detectedNote += "; " + inline(err.Error())
+	} else if !t.IsZero() {
+		d.detected, d.detectedNote, d.detectedFromField = t, "from the incident's \""+FieldDetected+"\"", true
+	}
+	if t, err := fieldTime(inc.Body, FieldMitigated, loc); err != nil {
+		d.mitigatedNote = " — " + inline(err.Error())
+	} else {
+		d.mitigated = t
+	}
+	if h := Field(inc.Body, FieldHowDetected); h != "" {
+		if r := []rune(h); len(r) > 200 {
+			h = string(r[:199]) + "…"
+		}
+		d.how = h
+	}
+	d.commander = FieldLogin(inc.Body, FieldCommander)
+	d.comms = FieldLogin(inc.Body, FieldCommunications)
 	return d
+}
+
+// sinceStart renders how long after the impact start t was, Unknown when
+// either is unknown or t is before the start.
+func sinceStart(d derived, t time.Time) string {
+	if t.IsZero() || d.started.IsZero() || t.Before(d.started) {
+		return Unknown
+	}
+	return FormatDuration(t.Sub(d.started))
 }
 
 // Start is when impact started: the incident's "Impact started" line, else
@@ -338,7 +415,12 @@ func Sections(inc Incident, facts Facts, cfg Config) map[string]string {
 		started += " — " + d.startedNote
 	}
 	line("Impact started", started)
-	line("Detected", FormatTime(inc.CreatedAt, loc)+" — incident opened")
+	line("Detected", FormatTime(d.detected, loc)+" — "+d.detectedNote)
+	how := Unknown
+	if d.how != "" {
+		how = inline(d.how)
+	}
+	line("How detected", how)
 	if !facts.LabeledAt.IsZero() {
 		line("Declared", FormatTime(facts.LabeledAt, loc)+" — incident label added")
 	}
@@ -348,21 +430,35 @@ func Sections(inc Incident, facts Facts, cfg Config) map[string]string {
 	} else {
 		line("Resolved", FormatTime(d.resolved, loc)+" — incident closed")
 	}
+	line("Mitigated", FormatTime(d.mitigated, loc)+d.mitigatedNote)
 	line("Duration", duration)
+	line("Time to detect", sinceStart(d, d.detected))
+	line("Time to mitigate", sinceStart(d, d.mitigated))
+	line("Incident commander", login(d.commander))
+	line("Communications", login(d.comms))
+	suspect := facts.Suspect
+	if suspect == nil {
+		suspect = SuspectDeployment(facts.Changes, d.started)
+	}
+	if suspect != nil {
+		line("Suspect deployment", suspectText(suspect)+" — the last production deployment before impact started")
+	}
 	line("Postmortem due", dueText(d, cfg))
-	line("Responders", logins(Responders(inc, facts.Comments)))
+	line("Responders", respondersText(inc, facts.Comments))
 	facts_ := strings.TrimRight(f.String(), "\n")
 	if d.hasDue {
 		facts_ += "\n" + marker.New(KindDue, d.due.Format("2006-01-02")).String()
 	}
+	if suspect != nil {
+		facts_ += "\n" + suspectMarker(*suspect).String()
+	}
 
 	entries := Timeline(facts.Events, facts.Comments, cfg)
-	tl := ""
-	if len(entries) > maxTimeline {
-		tl = RenderTimeline(entries[:maxTimeline], cfg) + fmt.Sprintf("\n- _… %d later entries not shown; see the incident._", len(entries)-maxTimeline)
-	} else {
-		tl = RenderTimeline(entries, cfg)
+	if key := keyEntries(d, suspect); len(key) > 0 {
+		entries = append(key, entries...)
+		sort.SliceStable(entries, func(i, j int) bool { return entries[i].At.Before(entries[j].At) })
 	}
+	tl := boundedTimeline(entries, cfg)
 
 	return map[string]string{
 		SectionFacts:    facts_,
@@ -504,13 +600,21 @@ func Scaffold(inc Incident, facts Facts, tmpl *Template, cfg Config) (Document, 
 		Service:    orUnknown(codeOr(facts.Service)),
 		Team:       orUnknown(codeOr(facts.Team)),
 		Owners:     logins(facts.Owners),
-		Responders: logins(Responders(inc, facts.Comments)),
+		Responders: respondersText(inc, facts.Comments),
 		Started:    FormatTime(d.started, loc),
 		Detected:   FormatTime(inc.CreatedAt, loc),
 		Resolved:   FormatTime(d.resolved, loc),
 		Duration:   sections[SectionDuration],
 		Due:        dueText(d, cfg),
 		Unknown:    Unknown,
+
+		Summary:        DraftSummary(inc),
+		Commander:      login(d.commander),
+		Communications: login(d.comms),
+		HowDetected:    orUnknown(inline(d.how)),
+		Mitigated:      FormatTime(d.mitigated, loc),
+		TimeToDetect:   sinceStart(d, d.detected),
+		TimeToMitigate: sinceStart(d, d.mitigated),
 	}
 	used := map[string]bool{}
 	t, err := tmpl.t.Clone()

@@ -87,8 +87,9 @@ func TestScaffoldGolden(t *testing.T) {
 		t.Errorf("due = %s, want 2024-05-17", got)
 	}
 	for _, section := range []string{"## Summary", "## Impact", "## Detection", "## Response", "## Timeline",
-		"## Root cause and trigger", "## Contributing factors", "## What went well", "## What went wrong",
-		"## Where we got lucky", "## Action items", "## Lessons", "SLO / error budget spent", "Users affected"} {
+		"## Contributing factors", "## What we knew at the time", "## What surprised us", "## What made it hard",
+		"## Where we got lucky", "## What went well", "## Action items", "## Customer communication", "## Supporting links",
+		"**Facilitator:**", "**Debrief date:**", "SLO / error budget spent", "Users affected"} {
 		if !strings.Contains(doc.Body, section) {
 			t.Errorf("body lacks %q", section)
 		}

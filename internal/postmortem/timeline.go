@@ -146,7 +146,7 @@ func Timeline(events []Event, comments []Comment, cfg Config) []Entry {
 		default:
 			text = rest
 		}
-		text = strings.TrimSpace(text)
+		text = clipText(strings.TrimSpace(text), maxEntryRunes)
 		if text == "" {
 			continue
 		}
@@ -193,4 +193,21 @@ func Responders(inc Incident, comments []Comment) []string {
 		}
 	}
 	return dedupe(all)
+}
+
+// maxEntryRunes bounds the text of one /timeline entry: anyone who may
+// comment on the incident writes one, and a line as long as GitHub allows
+// would not leave the postmortem room for anything else.
+const maxEntryRunes = 500
+
+// clipText cuts s to at most n runes, marking the cut with "…".
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return strings.TrimSpace(string(r[:n-1])) + "…"
 }

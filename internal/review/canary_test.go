@@ -76,6 +76,16 @@ func canaryPlan(t *testing.T) []byte {
 				"before": map[string]any{"v": "old"}, "after": map[string]any{"v": "CANARY-21"},
 				"after_sensitive": map[string]any{"v": map[string]any{"inner": true}},
 			}),
+			// A delete whose identifying attributes (id, name, arn, tags.Name)
+			// are sensitive or hold a copy of a secret: what the comment shows
+			// of a destroyed object must never be one of them.
+			rc("aws_gone.ident", "aws_gone", []string{"delete"}, map[string]any{
+				"before": map[string]any{"id": "CANARY-23", "name": "plain-name", "arn": "arn:aws:x::CANARY-01",
+					"tags": map[string]any{"Name": "CANARY-24"}, "db_name": "CANARY-25", "key_id": "CANARY-26"},
+				"after":            nil,
+				"before_sensitive": map[string]any{"id": true, "tags": map[string]any{"Name": true}, "db_name": true, "key_id": true},
+				"after_sensitive":  false,
+			}),
 		},
 		"resource_drift": []any{
 			rc("aws_db_instance.main", "aws_db_instance", []string{"update"}, map[string]any{
@@ -144,8 +154,8 @@ func TestCanarySecretsNeverLeave(t *testing.T) {
 	if len(p.Checks) != 1 || len(p.Checks[0].Problems) != 1 {
 		t.Errorf("checks %+v, want the failed check kept", p.Checks)
 	}
-	if got := len(p.Changes); got != 10 {
-		t.Fatalf("%d changes, want 10", got)
+	if got := len(p.Changes); got != 11 {
+		t.Fatalf("%d changes, want 11", got)
 	}
 	if rp := p.Changes[4].ReplacePaths; len(rp) != 1 || rp[0] != "secrets[(sensitive)]" {
 		t.Errorf("replace paths %q, want the sensitive map key masked", rp)
@@ -193,7 +203,7 @@ func TestCanarySecretsNeverLeave(t *testing.T) {
 	assertNoCanary(t, "check title", title)
 	assertNoCanary(t, "check summary", summary)
 	assertNoCanary(t, "check text", text)
-	assertNoCanary(t, "check text of attribute diffs", renderDiffs(s, m, CheckLimit))
+	assertNoCanary(t, "check text of attribute diffs", renderDiffs(s, m, CheckLimit, true))
 	js, err := RenderJSON(s, v)
 	if err != nil {
 		t.Fatal(err)

@@ -39,11 +39,19 @@
 // held in a Plan, so none can reach any output or error.
 //
 // Markdown: everything taken from a plan or a pull request goes through
-// internal/mdtext. When the comment does not fit its limit it degrades:
-// attribute diffs go first, then no-risk addresses become counts per type,
-// then destroy/replace addresses are listed compactly (count instances of
-// one resource collapse into `addr[0..199]`); every destroy and replace
-// address is kept while they alone fit, and the comment says what was cut
-// and where the full text is (Meta.JobSummaryURL, Meta.ArtifactName). The
-// check run's text then carries as many attribute diffs as fit.
+// internal/mdtext, and values stay one line each inside ```diff blocks
+// fenced longer than any backtick run in them. With every block
+// collapsed, the comment shows the verdict, the counts per plan and every
+// destroy and replace (each with its diff, or what identifies a deleted
+// object, in its own block); the other changes follow in one block per
+// module, each address once. When the comment does not fit its limit it
+// degrades: creates' attributes go first, then every other attribute but
+// destroys', then the addresses of changes that destroy nothing become
+// counts per module and type, then destroys' diffs (kept for as many as
+// fit), then destroy/replace addresses are listed compactly (count
+// instances of one resource collapse into `addr[0..199]`); every destroy
+// and replace address is kept while they alone fit, and the comment counts
+// what it left out and says where the full text is (Meta.JobSummaryURL,
+// Meta.ArtifactName). The check run's text then carries as many attribute
+// changes as fit.
 package review

@@ -1,9 +1,13 @@
 package review
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	tfjson "github.com/hashicorp/terraform-json"
 )
@@ -16,6 +20,9 @@ type elemParser struct {
 	b     []byte
 	i     int
 	keyAt int // where the key of the member being read starts
+	// marks, when known, are where the outer containers of b start and
+	// end (lexer.marks), so that value passes over them in one step.
+	marks []span
 }
 
 // elemError is a problem at an offset inside one captured value.
@@ -90,55 +97,104 @@ func (p *elemParser) str() (string, error) {
 	return "", elemErr(p.i, "unterminated string")
 }
 
-// value returns the raw bytes of the next value.
+// value returns the raw bytes of the next value. The input is valid JSON
+// (the lexer checked it while capturing), so a string is passed over by
+// its quotes alone, found with bytes.IndexByte: this is what skips the
+// before and after values of most changes at memory speed.
 func (p *elemParser) value() ([]byte, error) {
 	p.ws()
+	b := p.b
 	start := p.i
-	depth := 0
-	inStr := false
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		p.i++
-		if inStr {
-			switch c {
-			case '\\':
-				p.i++
+	if start >= len(b) {
+		return nil, elemErr(start, "truncated value")
+	}
+	i := start
+	switch b[i] {
+	case '"':
+		j := strEnd(b, i+1)
+		if j < 0 {
+			return nil, elemErr(start, "unterminated string")
+		}
+		p.i = j
+		return b[start:j], nil
+	case '{', '[':
+		if end, ok := p.markedEnd(start); ok {
+			p.i = end
+			return b[start:end], nil
+		}
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
 			case '"':
-				inStr = false
-				if depth == 0 {
-					return p.b[start:p.i], nil
+				j := strEnd(b, i+1)
+				if j < 0 {
+					return nil, elemErr(i, "unterminated string")
+				}
+				i = j
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					p.i = i + 1
+					return b[start:p.i], nil
 				}
 			}
-			continue
+			i++
 		}
-		switch c {
-		case '"':
-			inStr = true
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth < 0 {
-				return nil, elemErr(p.i-1, "unbalanced")
-			}
-			if depth == 0 {
-				return p.b[start:p.i], nil
-			}
-		case ',':
-			if depth == 0 {
-				p.i--
-				return p.b[start:p.i], nil
-			}
-		default:
-			if depth == 0 && p.i < len(p.b) && (p.b[p.i] == '}' || p.b[p.i] == ']' || p.b[p.i] == ',') {
-				return p.b[start:p.i], nil
-			}
+		return nil, elemErr(i, "truncated value")
+	}
+	for i < len(b) && !scalarEnd[b[i]] {
+		i++
+	}
+	if i == start {
+		return nil, elemErr(i, "expected a value")
+	}
+	p.i = i
+	return b[start:i], nil
+}
+
+// markedEnd returns where the container starting at i ends, when marked.
+func (p *elemParser) markedEnd(i int) (int, bool) {
+	m := p.marks
+	lo, hi := 0, len(m)
+	for lo < hi {
+		h := int(uint(lo+hi) >> 1)
+		if m[h].start < int64(i) {
+			lo = h + 1
+		} else {
+			hi = h
 		}
 	}
-	if depth == 0 && !inStr && p.i > start {
-		return p.b[start:p.i], nil
+	if lo < len(m) && m[lo].start == int64(i) && m[lo].end > int64(i) && m[lo].end <= int64(len(p.b)) {
+		return int(m[lo].end), true
 	}
-	return nil, elemErr(p.i, "truncated value")
+	return 0, false
+}
+
+// scalarEnd marks the bytes that end a number or literal.
+var scalarEnd = [256]bool{',': true, '}': true, ']': true, ':': true, ' ': true, '\t': true, '\n': true, '\r': true, '"': true, '{': true, '[': true}
+
+// strEnd returns the offset just past the closing quote of the string
+// whose content starts at i, or -1: the first quote not escaped, that is
+// preceded by an even number of backslashes.
+func strEnd(b []byte, i int) int {
+	for i <= len(b) {
+		k := bytes.IndexByte(b[i:], '"')
+		if k < 0 {
+			return -1
+		}
+		j := i + k
+		n := 0
+		for m := j - 1; m >= 0 && b[m] == '\\'; m-- {
+			n++
+		}
+		if n%2 == 0 {
+			return j + 1
+		}
+		i = j + 1
+	}
+	return -1
 }
 
 // key reads an object key without allocating when it has no escapes.
@@ -196,6 +252,23 @@ func (p *elemParser) object(fn func(key []byte) error) error {
 			return elemErr(p.i, "expected ',' or '}'")
 		}
 	}
+}
+
+// nameIn reads a string, or null as "", sharing the bytes of address
+// when the name is its last step, as a resource's name is (a.b.NAME or
+// a.b.NAME[key]): one allocation less per change.
+func (p *elemParser) nameIn(address string) (string, error) {
+	if p.peek() == '"' {
+		start := p.i
+		if k, err := p.key(); err == nil && p.i-start == len(k)+2 && len(k) > 0 {
+			if j := strings.LastIndex(address, string(k)); j > 0 && address[j-1] == '.' &&
+				(j+len(k) == len(address) || address[j+len(k)] == '[') {
+				return address[j : j+len(k)], nil
+			}
+		}
+		p.i = start
+	}
+	return p.strOrNull()
 }
 
 // strOrNull reads a string, or null as "".
@@ -337,7 +410,19 @@ func (ks *keys) read(p *elemParser, k []byte, bit int, known []string) {
 // right type); the first repeated or miscased key tasuki reads is recorded
 // in rc.conflict.
 func parseResourceChange(raw []byte, rc *lazyResourceChange, in interner) error {
-	p := &elemParser{b: raw}
+	return parseMarkedChange(raw, nil, rc, in)
+}
+
+// parseMarkedChange is parseResourceChange with the spans of raw's outer
+// containers (lexer.marks).
+func parseMarkedChange(raw []byte, marks []span, rc *lazyResourceChange, in interner) error {
+	// rc is reused from change to change: keep its buffers only.
+	chBuf, acts := rc.chBuf, rc.actBuf[:0]
+	*rc = lazyResourceChange{}
+	if chBuf == nil {
+		chBuf = &lazyChange{}
+	}
+	p := &elemParser{b: raw, marks: marks}
 	if c := p.peek(); c != '{' && c != 'n' {
 		return elemErr(p.i, "not an object")
 	}
@@ -367,7 +452,7 @@ func parseResourceChange(raw []byte, rc *lazyResourceChange, in interner) error 
 		case rcType:
 			rc.Type, err = p.interned(in)
 		case rcName:
-			rc.Name, err = p.strOrNull()
+			rc.Name, err = p.nameIn(rc.Address)
 		case rcDeposed:
 			rc.DeposedKey, err = p.strOrNull()
 		case rcReason:
@@ -380,7 +465,8 @@ func parseResourceChange(raw []byte, rc *lazyResourceChange, in interner) error 
 				rc.Change = nil
 				_, err = p.value()
 			case '{':
-				rc.Change = &lazyChange{}
+				*chBuf = lazyChange{Actions: acts}
+				rc.Change = chBuf
 				err = p.change(rc.Change, &rc.conflict)
 			default:
 				err = elemErr(at, "change is not an object")
@@ -397,6 +483,10 @@ func parseResourceChange(raw []byte, rc *lazyResourceChange, in interner) error 
 		}
 		return err
 	})
+	rc.chBuf, rc.actBuf = chBuf, acts
+	if rc.Change != nil {
+		rc.actBuf = rc.Change.Actions
+	}
 	if err != nil {
 		return err
 	}
@@ -453,7 +543,14 @@ func (p *elemParser) change(c *lazyChange, conflict *error) error {
 				}
 			}
 		case chReplacePaths:
-			if err := json.Unmarshal(raw, &c.ReplacePaths); err != nil {
+			// As json.Unmarshal into []any: null is none, anything
+			// but a list is an error.
+			c.ReplacePaths = nil
+			v, err := decodeValue(raw)
+			switch l, ok := v.([]any); {
+			case err == nil && ok:
+				c.ReplacePaths = l
+			case err != nil || v != nil:
 				bad[bit] = elemErr(-1, "change.replace_paths is not a list")
 			}
 		}
@@ -480,7 +577,7 @@ func init() {
 }
 
 func (p *elemParser) actions(c *lazyChange) error {
-	c.Actions = nil // a repeated key replaces, as in encoding/json
+	c.Actions = c.Actions[:0] // a repeated key replaces, as in encoding/json
 	if p.peek() == 'n' {
 		_, err := p.value()
 		return err
@@ -520,4 +617,170 @@ func (p *elemParser) actions(c *lazyChange) error {
 			return elemErr(p.i, "expected ',' or ']'")
 		}
 	}
+}
+
+// valueDecoder decodes valid JSON (captured by the lexer, so checked) into
+// the values encoding/json decodes into an `any`: map[string]any, []any,
+// string, float64, bool and nil, with the same results (the last of
+// repeated keys wins, invalid UTF-8 in a string becomes U+FFFD, a number
+// out of float64's range is an error). It is several times faster than
+// json.Unmarshal, which checks the whole value again and goes through
+// reflection.
+type valueDecoder struct {
+	b []byte
+	i int
+}
+
+// errBadValue is a value the decoder cannot take; with checked input only
+// a number out of range.
+var errBadValue = elemErr(-1, "a value in change cannot be decoded")
+
+// decodeValue decodes raw; null or nothing is nil.
+func decodeValue(raw []byte) (v any, err error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	defer func() {
+		// Only input that is not valid JSON gets here (an index out of
+		// range): the lexer never hands such over.
+		if recover() != nil {
+			v, err = nil, errBadValue
+		}
+	}()
+	d := valueDecoder{b: raw}
+	return d.value()
+}
+
+func (d *valueDecoder) ws() byte {
+	for {
+		switch c := d.b[d.i]; c {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return c
+		}
+	}
+}
+
+func (d *valueDecoder) value() (any, error) {
+	switch d.ws() {
+	case '{':
+		d.i++
+		m := map[string]any{}
+		if d.ws() == '}' {
+			d.i++
+			return m, nil
+		}
+		for {
+			d.ws()
+			k := d.str()
+			d.ws()
+			d.i++ // ':'
+			v, err := d.value()
+			if err != nil {
+				return nil, err
+			}
+			m[k] = v
+			c := d.ws()
+			d.i++
+			if c == '}' {
+				return m, nil
+			}
+		}
+	case '[':
+		d.i++
+		l := make([]any, 0)
+		if d.ws() == ']' {
+			d.i++
+			return l, nil
+		}
+		for {
+			v, err := d.value()
+			if err != nil {
+				return nil, err
+			}
+			l = append(l, v)
+			c := d.ws()
+			d.i++
+			if c == ']' {
+				return l, nil
+			}
+		}
+	case '"':
+		return d.str(), nil
+	case 't':
+		d.i += 4
+		return true, nil
+	case 'f':
+		d.i += 5
+		return false, nil
+	case 'n':
+		d.i += 4
+		return nil, nil
+	}
+	start := d.i
+	for d.i < len(d.b) && !scalarEnd[d.b[d.i]] {
+		d.i++
+	}
+	f, err := strconv.ParseFloat(string(d.b[start:d.i]), 64)
+	if err != nil {
+		return nil, errBadValue
+	}
+	return f, nil
+}
+
+// str decodes the string at the cursor (at its opening quote).
+func (d *valueDecoder) str() string {
+	start := d.i
+	end := strEnd(d.b, start+1)
+	if end < 0 {
+		panic("unterminated string")
+	}
+	d.i = end
+	return unquote(d.b[start:end])
+}
+
+// keyIn reads the key at the cursor for a map lookup: without allocating
+// when it needs no decoding.
+func (d *valueDecoder) keyIn() string {
+	start := d.i
+	end := strEnd(d.b, start+1)
+	if end < 0 {
+		panic("unterminated string")
+	}
+	d.i = end
+	if s := d.b[start+1 : end-1]; bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
+		return unsafeString(s)
+	}
+	return unquote(d.b[start:end])
+}
+
+// unsafeString views b as a string, for a lookup that does not keep it.
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// unquote decodes a whole JSON string, quotes included, as encoding/json.
+func unquote(q []byte) string {
+	s := q[1 : len(q)-1]
+	if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
+		return string(s)
+	}
+	var out string
+	if json.Unmarshal(q, &out) != nil {
+		panic("bad string")
+	}
+	return out
+}
+
+// skip passes over the value at the cursor.
+func (d *valueDecoder) skip() {
+	p := elemParser{b: d.b, i: d.i}
+	if _, err := p.value(); err != nil {
+		panic(err)
+	}
+	d.i = p.i
 }

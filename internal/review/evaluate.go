@@ -38,6 +38,9 @@ type ApprovalFacts struct {
 	// PlannedSHA is the commit the plan was made from; when it differs
 	// from HeadSHA the plan is stale.
 	PlannedSHA string
+	// Requested are the reviewers the pull request requested (logins and
+	// org/slug teams), from its requested_reviewers and requested_teams.
+	Requested []string
 }
 
 // IgnoredApproval is an approval that did not count, and why.
@@ -59,6 +62,13 @@ type Verdict struct {
 	Ignored       []IgnoredApproval
 	Stale         bool // the head moved since the plan was made
 	WhoMayApprove []string
+	// Excluded, set when a second reviewer is needed and no approvers
+	// are configured (anyone with write access may approve), says whom
+	// the policy excludes: "the author", "anyone who pushed commits".
+	Excluded []string
+	// Requested are the requested reviewers who could approve: not the
+	// author or a pusher when those are excluded.
+	Requested []string
 }
 
 // shortSHA abbreviates a commit id for messages.
@@ -81,6 +91,7 @@ func Evaluate(s Summary, cfg Config, f ApprovalFacts) Verdict {
 	if v.NeedsSecondReviewer {
 		v.Required = cfg.Approvals
 		v.Reasons = riskReasons(s)
+		v.Excluded, v.Requested = whoElse(cfg, f)
 	}
 	// A plan that does not say which commit it was made from cannot be
 	// shown to be of the head: tasuki always records it, so its absence
@@ -166,6 +177,44 @@ func Evaluate(s Summary, cfg Config, f ApprovalFacts) Verdict {
 		v.State = StateActionRequired
 	}
 	return v
+}
+
+// whoElse says, beyond the configured approvers, who may approve: whom
+// the policy excludes when anyone with write access may approve, and
+// which requested reviewers could give a counted approval.
+func whoElse(cfg Config, f ApprovalFacts) (excluded, requested []string) {
+	if len(f.WhoMayApprove) == 0 {
+		if cfg.ExcludeAuthor {
+			excluded = append(excluded, "the author")
+		}
+		if cfg.ExcludePushers {
+			excluded = append(excluded, "anyone who pushed commits to the pull request")
+		}
+		if excluded == nil {
+			excluded = []string{} // nobody excluded: still the default
+		}
+	}
+	pushers := map[string]bool{}
+	for _, p := range f.Pushers {
+		pushers[strings.ToLower(p)] = true
+	}
+	listed := map[string]bool{}
+	for _, w := range f.WhoMayApprove {
+		listed[strings.ToLower(strings.TrimPrefix(w, "@"))] = true
+	}
+	for _, r := range f.Requested {
+		l := strings.ToLower(strings.TrimPrefix(r, "@"))
+		switch {
+		case cfg.ExcludeAuthor && l == strings.ToLower(f.Author), cfg.ExcludePushers && pushers[l]:
+		case len(f.WhoMayApprove) > 0 && !listed[l]:
+			// Approvers are configured: only a requested reviewer they
+			// name is known to count (team members are asked about
+			// when they approve).
+		default:
+			requested = append(requested, r)
+		}
+	}
+	return excluded, requested
 }
 
 func sameSHA(a, b string) bool {

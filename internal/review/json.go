@@ -46,3 +46,76 @@ func RenderJSON(s Summary, v Verdict) ([]byte, error) {
 	}
 	return json.Marshal(out)
 }
+
+// RiskSample is a ReadOptions.Keep filter for output built from
+// Summarize's counts and the verdict's reasons alone (RenderJSON): of
+// the changes that are risky under its Config it keeps, for every reason,
+// the first destroys and the first other changes that a reason line can
+// name (the verdict lists destroys first), and counts all of them, so
+// that memory stays flat however big the plan. Read the plans in the
+// order given to Summarize through one RiskSample, then call Apply on the
+// Summary before Evaluate. Not for RenderComment, which lists every
+// change.
+type RiskSample struct {
+	pol    policy
+	kept   map[string]*[2]int // per reason: kept others, kept destroys
+	totals map[string]int     // per reason: every risky change
+	cut    bool               // some risky change was not kept
+}
+
+// NewRiskSample returns a RiskSample for cfg.
+func NewRiskSample(cfg Config) *RiskSample {
+	return &RiskSample{pol: cfg.compile(), kept: map[string]*[2]int{}, totals: map[string]int{}}
+}
+
+// Keep reports whether ch is kept; it is the ReadOptions.Keep filter.
+func (rs *RiskSample) Keep(ch *Change) bool {
+	why := rs.pol.risk(*ch)
+	if why == "" {
+		return false
+	}
+	r := Risk{Address: ch.Address, Action: ch.Action, Why: why}
+	d := 0
+	if r.destructive() {
+		d = 1
+	}
+	var kept [8]*[2]int // the reasons' counters; a change has a few reasons
+	ks := kept[:0]
+	keep := false
+	riskKeys(r, func(key, _ string, _ bool) {
+		rs.totals[key]++
+		k := rs.kept[key]
+		if k == nil {
+			k = &[2]int{}
+			rs.kept[key] = k
+		}
+		keep = keep || k[d] < maxReasonAddresses
+		ks = append(ks, k)
+	})
+	if !keep {
+		rs.cut = true
+		return false
+	}
+	for _, k := range ks {
+		k[d]++
+	}
+	return true
+}
+
+// Apply gives s the true number of risky changes per reason when some
+// were not kept (Summary.RiskTotals), counting s's whole-plan risks too.
+func (rs *RiskSample) Apply(s *Summary) {
+	if !rs.cut {
+		return
+	}
+	totals := map[string]int{}
+	for k, n := range rs.totals {
+		totals[k] = n
+	}
+	for _, r := range s.Risky {
+		if r.Address == "" {
+			riskKeys(r, func(key, _ string, _ bool) { totals[key]++ })
+		}
+	}
+	s.RiskTotals = totals
+}

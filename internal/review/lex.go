@@ -27,6 +27,9 @@ type lexer struct {
 	// capStart is the offset of the last captured value, to place
 	// errors found inside it in the file.
 	capStart int64
+	// marks are the spans of the containers in the last captured value
+	// down to markDepth, relative to it, in order of their start.
+	marks []span
 }
 
 // syntaxError is invalid JSON at an offset (0-based, in the JSON text after
@@ -279,15 +282,20 @@ func (l *lexer) capture(c byte, depth int) ([]byte, error) {
 	l.capStart = l.off - 1
 	l.buf = append(l.buf[:0], c)
 	l.cap = true
+	l.marks = l.marks[:0]
 	err := l.skip(c, depth)
 	l.cap = false
+	for i := range l.marks {
+		l.marks[i].start -= l.capStart
+		l.marks[i].end -= l.capStart
+	}
 	return l.buf, err
 }
 
 // skip validates and passes over one value whose first byte c was consumed,
 // at nesting depth depth, a buffer at a time.
 func (l *lexer) skip(c byte, depth int) error {
-	s := scanner{stack: l.stack[:0], depth: depth}
+	s := scanner{stack: l.stack[:0], depth: depth, marking: l.cap, marks: l.marks[:0]}
 	first := [1]byte{c}
 	_, done, err := s.scan(first[:], l.off-1)
 	for err == nil && !done {
@@ -309,6 +317,9 @@ func (l *lexer) skip(c byte, depth int) error {
 		l.off += int64(n)
 	}
 	l.stack = s.stack[:0]
+	if l.cap {
+		l.marks = s.marks
+	}
 	return err
 }
 
@@ -339,12 +350,17 @@ const (
 // whole of encoding/json's checker, as a flat state machine that runs over
 // string content (most of a plan) without looking at each state.
 type scanner struct {
-	st    uint8
-	key   bool   // the string being read is an object key
-	hex   uint8  // \u digits still to read
-	lit   string // the rest of a literal
-	stack []byte // open brackets
-	depth int    // containers around the value
+	// marking records in marks where the containers of the first
+	// markDepth levels start and end (capture: see lexer.marks).
+	marking bool
+	marks   []span
+	opened  [markDepth]int // index in marks of the open container per level
+	st      uint8
+	key     bool   // the string being read is an object key
+	hex     uint8  // \u digits still to read
+	lit     string // the rest of a literal
+	stack   []byte // open brackets
+	depth   int    // containers around the value
 }
 
 // scan reads win, which starts at offset off, until the value ends. It
@@ -422,6 +438,9 @@ scan:
 					err = synErr(off, i, "'%c' closes '%c'", b, open)
 					break scan
 				}
+				if s.marking && len(stack) <= markDepth {
+					s.close(len(stack), off+int64(i))
+				}
 				stack = stack[:len(stack)-1]
 			default:
 				if stack[len(stack)-1] == '{' {
@@ -442,6 +461,9 @@ scan:
 				if st == sKey {
 					err = synErr(off, i, "trailing comma before '}'")
 					break scan
+				}
+				if s.marking && len(stack) <= markDepth {
+					s.close(len(stack), off+int64(i))
 				}
 				stack = stack[:len(stack)-1]
 			default:
@@ -476,6 +498,9 @@ scan:
 					break scan
 				}
 				stack = append(stack, b)
+				if s.marking && len(stack) <= markDepth {
+					s.open(len(stack), off+int64(i))
+				}
 				st = sKeyFirst
 				if b == '[' {
 					st = sFirst
@@ -501,6 +526,9 @@ scan:
 				continue
 			case ']':
 				if st == sFirst {
+					if s.marking && len(stack) <= markDepth {
+						s.close(len(stack), off+int64(i))
+					}
 					stack = stack[:len(stack)-1]
 					break
 				}
@@ -652,6 +680,25 @@ scan:
 	}
 	s.st, s.key, s.hex, s.lit, s.stack = st, key, hex, lit, stack
 	return i, done, err
+}
+
+// markDepth is how deep capture records containers: the resource change,
+// its change object, and the values in that (before, after and their
+// masks), which the field picker then passes over without a look.
+const markDepth = 3
+
+// span is where a container starts and ends (just past its closing
+// bracket), as offsets in the document until capture makes them relative
+// to the captured value.
+type span struct{ start, end int64 }
+
+func (s *scanner) open(level int, at int64) {
+	s.opened[level-1] = len(s.marks)
+	s.marks = append(s.marks, span{at, -1})
+}
+
+func (s *scanner) close(level int, at int64) {
+	s.marks[s.opened[level-1]].end = at + 1
 }
 
 func synErr(off int64, i int, format string, args ...any) error {

@@ -3,7 +3,6 @@ package review
 import (
 	"encoding/json"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -327,10 +326,23 @@ func quote(s string) string {
 	return strconv.Quote(s)
 }
 
-var ident = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+// isIdent reports whether k matches ^[A-Za-z_][A-Za-z0-9_-]*$, as an
+// attribute name does (a hand loop: this runs for every attribute diffed).
+func isIdent(k string) bool {
+	if k == "" || k[0] >= '0' && k[0] <= '9' || k[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 func pathKey(path, k string) string {
-	if ident.MatchString(k) {
+	if isIdent(k) {
 		if path == "" {
 			return k
 		}
@@ -531,4 +543,137 @@ func (d *differ) side(v, sens any, has bool) string {
 		return Sensitive
 	}
 	return d.sec.scalar(v)
+}
+
+// learnRaw records, as learn does, the strings that mask marks sensitive
+// in raw, a valid JSON value, decoding only the marked parts: a change
+// whose attributes are not shown still teaches its secrets, without the
+// cost of decoding its values.
+func (s *secrets) learnRaw(raw []byte, mask any) (err error) {
+	if s == nil || len(raw) == 0 || !containsTrue(mask) {
+		return nil
+	}
+	defer func() {
+		if recover() != nil {
+			err = errBadValue
+		}
+	}()
+	d := valueDecoder{b: raw}
+	s.learnAt(&d, mask)
+	return nil
+}
+
+// learnAt learns the value at the cursor under mask and moves past it.
+func (s *secrets) learnAt(d *valueDecoder, mask any) {
+	if mask == true {
+		s.learnAllAt(d)
+		return
+	}
+	switch d.ws() {
+	case '{':
+		m, ok := mask.(map[string]any)
+		if !ok {
+			d.skip()
+			return
+		}
+		d.i++
+		if d.ws() == '}' {
+			d.i++
+			return
+		}
+		for {
+			d.ws()
+			mk := m[d.keyIn()]
+			d.ws()
+			d.i++ // ':'
+			if containsTrue(mk) {
+				s.learnAt(d, mk)
+			} else {
+				d.skip()
+			}
+			c := d.ws()
+			d.i++
+			if c == '}' {
+				return
+			}
+		}
+	case '[':
+		l, ok := mask.([]any)
+		if !ok {
+			d.skip()
+			return
+		}
+		d.i++
+		if d.ws() == ']' {
+			d.i++
+			return
+		}
+		for i := 0; ; i++ {
+			if i < len(l) && containsTrue(l[i]) {
+				s.learnAt(d, l[i])
+			} else {
+				d.skip()
+			}
+			c := d.ws()
+			d.i++
+			if c == ']' {
+				return
+			}
+		}
+	default:
+		// A scalar under a structured mark: a shape mismatch, learnt
+		// whole to be safe (as learn does).
+		s.learnAllAt(d)
+	}
+}
+
+// learnAllAt learns every string and number of the value at the cursor.
+func (s *secrets) learnAllAt(d *valueDecoder) {
+	switch d.ws() {
+	case '{':
+		d.i++
+		if d.ws() == '}' {
+			d.i++
+			return
+		}
+		for {
+			d.ws()
+			d.skip() // the key
+			d.ws()
+			d.i++ // ':'
+			s.learnAllAt(d)
+			c := d.ws()
+			d.i++
+			if c == '}' {
+				return
+			}
+		}
+	case '[':
+		d.i++
+		if d.ws() == ']' {
+			d.i++
+			return
+		}
+		for {
+			s.learnAllAt(d)
+			c := d.ws()
+			d.i++
+			if c == ']' {
+				return
+			}
+		}
+	case '"':
+		s.add(d.str())
+	case 't', 'f', 'n':
+		d.skip()
+	default:
+		start := d.i
+		d.skip()
+		text := string(d.b[start:d.i])
+		if f, err := strconv.ParseFloat(text, 64); err == nil {
+			s.add(strconv.FormatFloat(f, 'f', -1, 64))
+		} else {
+			s.add(text) // out of float64's range: kept as written, to be safe
+		}
+	}
 }

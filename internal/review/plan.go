@@ -52,8 +52,13 @@ type Plan struct {
 	Complete bool `json:"complete"`
 	// Applyable is false when Terraform would refuse to apply the plan.
 	Applyable bool `json:"applyable"`
-	// Changes are the resource changes in file order.
+	// Changes are the resource changes in file order: all of them, unless
+	// the plan was read with a ReadOptions.Keep filter (then Unkept counts
+	// the others).
 	Changes []Change `json:"changes"`
+	// Unkept counts the resource changes a ReadOptions.Keep filter left
+	// out of Changes; nil when none was. Counts includes them.
+	Unkept *Counts `json:"unkept,omitempty"`
 	// Drift are resources changed outside Terraform.
 	Drift []Change `json:"drift"`
 	// Deferred are changes Terraform postponed to a later plan.
@@ -200,8 +205,11 @@ func (c *Counts) add(ch Change) {
 // Counts counts p's resource changes and deferred changes.
 func (p *Plan) Counts() Counts {
 	var c Counts
-	for _, ch := range p.Changes {
-		c.add(ch)
+	for i := range p.Changes {
+		c.add(p.Changes[i])
+	}
+	if p.Unkept != nil {
+		c.Add(*p.Unkept)
 	}
 	c.Deferred = len(p.Deferred)
 	return c

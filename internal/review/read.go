@@ -23,8 +23,10 @@ const (
 )
 
 // ReadPlan reads the output of `terraform show -json PLANFILE` (Terraform
-// >= 0.12, format 0.x and 1.x, and OpenTofu) from r, streaming: memory
-// depends on the largest single resource change, not on the plan size.
+// >= 0.12, format 0.x and 1.x, and OpenTofu) from r, streaming: the text
+// is never held whole, and the memory used while reading depends on the
+// largest single resource change, not on the plan size; what stays is the
+// Plan, a Change per resource change (see ReadOptions.Keep to keep fewer).
 // source names the input in errors. UTF-16 (what Windows PowerShell's `>`
 // writes) and gzip input are converted and named in Plan.Encoding.
 // Sensitive values are masked while reading and variables are skipped
@@ -38,6 +40,26 @@ const (
 // that encoding/json-based tools would read differently is refused too: a
 // key tasuki reads that is repeated, or spelled in other letter case.
 func ReadPlan(r io.Reader, source string) (*Plan, error) {
+	return ReadPlanWith(r, source, ReadOptions{})
+}
+
+// ReadOptions tune ReadPlanWith to what the caller shows.
+type ReadOptions struct {
+	// NoAttrs leaves every Change.Attrs empty, for output that shows no
+	// attribute (the CLI's --format json): values are then never
+	// decoded, only the parts marked sensitive, and reading is mostly
+	// scanning. Plan.ChangesWithoutAttrs stays 0.
+	NoAttrs bool
+	// Keep, when set, picks the resource changes kept in Plan.Changes
+	// (it must not keep the pointer it is given); the others are only
+	// counted (Plan.Unkept), so that memory follows the changes kept, not
+	// the plan. For output built from counts and risks alone: see
+	// RiskSample.
+	Keep func(*Change) bool
+}
+
+// ReadPlanWith is ReadPlan with options.
+func ReadPlanWith(r io.Reader, source string, o ReadOptions) (*Plan, error) {
 	perr := func(format string, args ...any) error {
 		return &PlanError{Source: source, Reason: fmt.Sprintf(format, args...)}
 	}
@@ -92,7 +114,11 @@ func ReadPlan(r io.Reader, source string) (*Plan, error) {
 		budget                                                   = AttrBudget
 		seen                                                     uint32 // planKeys read so far
 	)
-	rd := &reader{in: interner{}, lex: l, plan: p, budget: &budget, sec: newSecrets()}
+	if o.NoAttrs {
+		budget = 0
+	}
+	var changes changeList
+	rd := &reader{in: interner{}, lex: l, plan: p, budget: &budget, sec: newSecrets(), noAttrs: o.NoAttrs}
 	c, err = l.ws()
 	if err != nil {
 		return nil, lexError(source, err)
@@ -142,19 +168,27 @@ func ReadPlan(r io.Reader, source string) (*Plan, error) {
 			sawPlan = true
 			err = l.array(c, key, func(raw []byte, i int) error {
 				ch, err := rd.resourceChange(raw, key, i)
-				if err == nil {
-					p.Changes = append(p.Changes, ch)
-					rd.seenChanges = append(rd.seenChanges, len(rd.sec.order))
+				switch {
+				case err != nil:
+				case o.Keep != nil && !rd.keep(o.Keep, ch):
+					if p.Unkept == nil {
+						p.Unkept = &Counts{}
+					}
+					p.Unkept.add(ch)
+				default:
+					rd.seenChanges = rd.seen(rd.seenChanges, ch, changes.n)
+					changes.add(ch)
 				}
 				return err
 			})
+			p.Changes = changes.slice()
 		case "resource_drift":
 			sawPlan = true
 			err = l.array(c, key, func(raw []byte, i int) error {
 				ch, err := rd.resourceChange(raw, key, i)
 				if err == nil {
+					rd.seenDrift = rd.seen(rd.seenDrift, ch, len(p.Drift))
 					p.Drift = append(p.Drift, ch)
-					rd.seenDrift = append(rd.seenDrift, len(rd.sec.order))
 				}
 				return err
 			})
@@ -178,8 +212,8 @@ func ReadPlan(r io.Reader, source string) (*Plan, error) {
 					return decodeError(key, i, err, l.capStart)
 				}
 				ch.Reason = d.Reason
+				rd.seenDeferred = rd.seen(rd.seenDeferred, ch, len(p.Deferred))
 				p.Deferred = append(p.Deferred, ch)
-				rd.seenDeferred = append(rd.seenDeferred, len(rd.sec.order))
 				return nil
 			})
 		case "output_changes":
@@ -505,6 +539,40 @@ func (l *lexer) object(c byte, key string, fn func(name string, raw []byte) erro
 	}
 }
 
+// changeList collects changes in fixed chunks, then hands them over in one
+// slice of the exact length: appending to one slice would copy the list
+// again and again as it grows, and leave 1.25 times the copies' worth of
+// garbage, which is most of the memory a big plan costs.
+type changeList struct {
+	chunks [][]Change
+	n      int
+}
+
+const changeChunk = 2048
+
+func (cl *changeList) add(ch Change) {
+	if cl.n%changeChunk == 0 {
+		cl.chunks = append(cl.chunks, make([]Change, 0, changeChunk))
+	}
+	last := &cl.chunks[len(cl.chunks)-1]
+	*last = append(*last, ch)
+	cl.n++
+}
+
+// slice returns the changes in one slice (nil for none) and empties cl.
+func (cl *changeList) slice() []Change {
+	if cl.n == 0 {
+		return nil
+	}
+	out := make([]Change, 0, cl.n)
+	for i, c := range cl.chunks {
+		out = append(out, c...)
+		cl.chunks[i] = nil
+	}
+	*cl = changeList{}
+	return out
+}
+
 // reader converts terraform-json values into tasuki's masked types.
 type reader struct {
 	in      interner
@@ -515,9 +583,37 @@ type reader struct {
 	omitted int
 	// omittedChanges counts changes read after AttrBudget ran out.
 	omittedChanges int
+	noAttrs        bool
 	// seen* record, per change and output, how many secrets were known
 	// when it was rendered: scrub checks it against the later ones only.
-	seenChanges, seenDrift, seenDeferred, seenOutputs []int
+	// Only changes that hold rendered text (attribute diffs, an import
+	// ID) are recorded, so that a big plan costs nothing here.
+	seenChanges, seenDrift, seenDeferred []seenAt
+	seenOutputs                          []int
+	// rc is the scratch resource change that each one is parsed into.
+	rc lazyResourceChange
+	// kept is the change a Keep filter looks at: a copy, so that the
+	// change itself does not escape to the heap.
+	kept Change
+}
+
+func (rd *reader) keep(f func(*Change) bool, ch Change) bool {
+	rd.kept = ch
+	ok := f(&rd.kept)
+	rd.kept = Change{}
+	return ok
+}
+
+// seenAt is the index of a change and how many secrets were known when it
+// was rendered.
+type seenAt struct{ i, from int }
+
+// seen records change i in list when it holds rendered text.
+func (rd *reader) seen(list []seenAt, ch Change, i int) []seenAt {
+	if len(ch.Attrs) == 0 && ch.ImportID == "" {
+		return list
+	}
+	return append(list, seenAt{i, len(rd.sec.order)})
 }
 
 // lazyResourceChange is tfjson.ResourceChange with the values left raw:
@@ -537,6 +633,10 @@ type lazyResourceChange struct {
 	// conflict is the first key read here, or in change, that is repeated
 	// or spelled in other letter case (see planKeys).
 	conflict error
+	// chBuf and actBuf are kept from one parse to the next (see
+	// parseResourceChange) so that a change costs no allocation here.
+	chBuf  *lazyChange
+	actBuf tfjson.Actions
 }
 
 type lazyChange struct {
@@ -554,12 +654,9 @@ func decodeAny(raw json.RawMessage) (any, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		// json's offset is relative to this value; say what, not where.
-		return nil, elemErr(-1, "a value in change cannot be decoded")
-	}
-	return v, nil
+	// raw was checked by the lexer (or by encoding/json, for deferred
+	// changes): decodeValue decodes it as json.Unmarshal would.
+	return decodeValue(raw)
 }
 
 // decodeMask decodes a sensitivity or unknown mask; a mask that marks
@@ -572,8 +669,8 @@ func decodeMask(raw json.RawMessage) (any, error) {
 }
 
 func (rd *reader) resourceChange(raw []byte, key string, i int) (Change, error) {
-	var rc lazyResourceChange
-	if err := parseResourceChange(raw, &rc, rd.in); err != nil {
+	rc := &rd.rc
+	if err := parseMarkedChange(raw, rd.lex.marks, rc, rd.in); err != nil {
 		return Change{}, decodeError(key, i, err, rd.lex.capStart)
 	}
 	if rc.conflict != nil {
@@ -582,7 +679,7 @@ func (rd *reader) resourceChange(raw []byte, key string, i int) (Change, error) 
 	if rc.Address == "" {
 		return Change{}, &PlanError{Reason: fmt.Sprintf("%s[%d]: no address", key, i)}
 	}
-	ch, err := rd.convert(&rc)
+	ch, err := rd.convert(rc)
 	if err != nil {
 		return Change{}, decodeError(key, i, err, rd.lex.capStart)
 	}
@@ -618,19 +715,25 @@ func (rd *reader) convert(rc *lazyResourceChange) (Change, error) {
 		return ch, err
 	}
 	diff := (ch.Action == ActionCreate || ch.Action == ActionUpdate || ch.Action == ActionReplace) && *rd.budget > 0
-	if diff || containsTrue(bs) {
+	// Learn this change's secrets before rendering any of its values;
+	// values that are not shown are not decoded, only their marked parts.
+	if diff {
 		if before, err = decodeAny(c.Before); err != nil {
 			return ch, err
 		}
-	}
-	if diff || containsTrue(as) {
 		if after, err = decodeAny(c.After); err != nil {
 			return ch, err
 		}
+		rd.sec.learn(before, bs)
+		rd.sec.learn(after, as)
+	} else {
+		if err = rd.sec.learnRaw(c.Before, bs); err != nil {
+			return ch, err
+		}
+		if err = rd.sec.learnRaw(c.After, as); err != nil {
+			return ch, err
+		}
 	}
-	// Learn this change's secrets before rendering any of its values.
-	rd.sec.learn(before, bs)
-	rd.sec.learn(after, as)
 	if c.Importing != nil {
 		ch.Importing = true
 		switch {
@@ -660,7 +763,7 @@ func (rd *reader) convert(rc *lazyResourceChange) (Change, error) {
 		ch.AttrsOmitted = d.omitted
 		*rd.budget -= len(d.out)
 		rd.omitted += d.omitted
-	case ch.Action == ActionCreate || ch.Action == ActionUpdate || ch.Action == ActionReplace:
+	case !rd.noAttrs && (ch.Action == ActionCreate || ch.Action == ActionUpdate || ch.Action == ActionReplace):
 		rd.omittedChanges++
 	}
 	return ch, nil
@@ -776,9 +879,9 @@ func (rd *reader) check(cr *tfjson.CheckResultStatic) {
 // scrub masks rendered values that contain a secret learned after they were
 // rendered (a later change or output marked the same value sensitive).
 func (rd *reader) scrub() {
-	fix := func(chs []Change, seen []int) {
-		for i := range chs {
-			from := seen[i]
+	fix := func(chs []Change, seen []seenAt) {
+		for _, s := range seen {
+			i, from := s.i, s.from
 			if from >= len(rd.sec.order) {
 				continue
 			}

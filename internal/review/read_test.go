@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -328,4 +329,138 @@ func FuzzReadPlan(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(fuzzCheck)
+}
+
+// planJSON writes plans as `terraform show -json` text: every action,
+// moves, imports and data sources, in modules.
+func planJSON(p *Plan) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"format_version":"1.2","resource_changes":[`)
+	for i, ch := range p.Changes {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		acts := map[Action]string{ActionCreate: `["create"]`, ActionUpdate: `["update"]`, ActionDelete: `["delete"]`,
+			ActionReplace: `["delete","create"]`, ActionNoOp: `["no-op"]`, ActionRead: `["read"]`, ActionForget: `["forget"]`}[ch.Action]
+		rc := map[string]any{"address": ch.Address, "type": ch.Type, "name": "r", "mode": ch.Mode, "module_address": ch.Module,
+			"change": json.RawMessage(`{"actions":` + acts + `,"before":{"a":1},"after":{"a":2}` +
+				map[bool]string{true: `,"importing":{"id":"x"}`}[ch.Importing] + `}`)}
+		if ch.PrevAddress != "" {
+			rc["previous_address"] = ch.PrevAddress
+		}
+		js, _ := json.Marshal(rc)
+		b.Write(js)
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}
+
+// TestRiskSampleSameJSON checks that reading through a RiskSample, which
+// keeps a few risky changes per reason, gives the same JSON output as
+// reading every change, for several policies and plan sizes.
+func TestRiskSampleSameJSON(t *testing.T) {
+	all := DefaultConfig()
+	all.RequireSecondReviewerFor.Actions = []string{"create", "update", "delete", "replace", "read", "forget", "import", "move"}
+	none := DefaultConfig()
+	none.RequireSecondReviewerFor = Triggers{}
+	typesOnly := DefaultConfig()
+	typesOnly.RequireSecondReviewerFor.Actions = nil
+	for _, c := range []struct {
+		name string
+		cfg  Config
+	}{{"default", DefaultConfig()}, {"every action", all}, {"nothing risky", none}, {"types only", typesOnly}} {
+		for _, n := range []int{0, 3, 40, 2100} {
+			t.Run(fmt.Sprintf("%s/%d", c.name, n), func(t *testing.T) {
+				plans := genPlans(n)
+				for i, p := range plans {
+					for j := range p.Changes {
+						ch := &p.Changes[j]
+						ch.Importing = j%11 == 3
+						if j%17 == 5 {
+							ch.PrevAddress = ch.Address + "_old"
+						}
+						if j%19 == 7 {
+							ch.Mode, ch.Action = "data", ActionRead
+						}
+						ch.Module = fmt.Sprintf("module.m%d", (i+j)%13)
+					}
+				}
+				var full, sampled []*Plan
+				rs := NewRiskSample(c.cfg)
+				for _, p := range plans {
+					text := planJSON(p)
+					fp, err := ReadPlan(bytes.NewReader(text), p.Source)
+					if err != nil {
+						t.Fatal(err)
+					}
+					sp, err := ReadPlanWith(bytes.NewReader(text), p.Source, ReadOptions{NoAttrs: true, Keep: rs.Keep})
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, q := range []*Plan{fp, sp} {
+						q.Workspace, q.Dir = p.Workspace, p.Dir
+					}
+					if fp.Counts() != sp.Counts() {
+						t.Fatalf("counts %+v, sampled %+v", fp.Counts(), sp.Counts())
+					}
+					if len(sp.Changes) > 0 && n > 1000 && len(sp.Changes) >= len(fp.Changes)/2 {
+						t.Errorf("sample kept %d of %d changes", len(sp.Changes), len(fp.Changes))
+					}
+					full, sampled = append(full, fp), append(sampled, sp)
+				}
+				fs := Summarize(full, c.cfg)
+				ss := Summarize(sampled, c.cfg)
+				rs.Apply(&ss)
+				want, err := RenderJSON(fs, Evaluate(fs, c.cfg, ApprovalFacts{}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := RenderJSON(ss, Evaluate(ss, c.cfg, ApprovalFacts{}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(want, got) {
+					t.Errorf("JSON differs:\nall changes: %s\nsampled:     %s", want, got)
+				}
+			})
+		}
+	}
+}
+
+// TestReadPlanLearnsUnshownSecrets checks that a secret marked in a change
+// whose values are not decoded (a delete, or any change once AttrBudget is
+// used up or with NoAttrs) still masks its copies in the changes shown.
+func TestReadPlanLearnsUnshownSecrets(t *testing.T) {
+	const secret = "canary-s3cr3t-value"
+	shown := `{"address":"b.shown","change":{"actions":["update"],"before":{"note":"x"},"after":{"note":"prefix ` + secret + ` suffix"}}}`
+	for _, c := range []struct {
+		name                string
+		before, sensitivity string
+	}{
+		{"marked whole", `{"db":{"password":"` + secret + `"}}`, `{"db":true}`},
+		{"marked member", `{"db":{"password":"` + secret + `","user":"u"}}`, `{"db":{"password":true}}`},
+		{"marked list element", `{"list":["a","` + secret + `"]}`, `{"list":[false,true]}`},
+		{"escaped in the value", `{"db":{"password":"canary-s3cr3t-v\u0061lue"}}`, `{"db":{"password":true}}`},
+		{"escaped key in the mask", `{"db":{"password":"` + secret + `"}}`, `{"db":{"p\u0061ssword":true}}`},
+		{"whole value", `"` + secret + `"`, `true`},
+		{"scalar under a structured mark", `{"db":"` + secret + `"}`, `{"db":{"x":true}}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			del := `{"address":"a.deleted","change":{"actions":["delete"],"before":` + c.before + `,"after":null,"before_sensitive":` + c.sensitivity + `,"after_sensitive":false}}`
+			p, err := ReadPlan(strings.NewReader(plan(del+","+shown)), "plan.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ch := range p.Changes {
+				for _, a := range ch.Attrs {
+					if strings.Contains(a.Before+a.After, "s3cr3t") {
+						t.Fatalf("%s %s shows the secret: %+v", ch.Address, a.Path, a)
+					}
+				}
+			}
+			if got := p.Changes[1].Attrs; len(got) != 1 || got[0].After != Sensitive {
+				t.Errorf("shown change: %+v, want note masked", got)
+			}
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package review
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
@@ -475,8 +476,25 @@ func fuzzCheck(t *testing.T, b []byte) {
 	if len(body) > CommentLimit {
 		t.Fatalf("comment %d bytes", len(body))
 	}
-	if _, err := RenderJSON(s, v); err != nil {
+	want, err := RenderJSON(s, v)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The CLI's --format json reads through a RiskSample without
+	// attributes: it must accept the plan too and say the same.
+	rs := NewRiskSample(DefaultConfig())
+	sp, err := ReadPlanWith(bytes.NewReader(b), "fuzz.json", ReadOptions{NoAttrs: true, Keep: rs.Keep})
+	if err != nil {
+		t.Fatalf("read in full but not through a RiskSample: %v", err)
+	}
+	ss := Summarize([]*Plan{sp}, DefaultConfig())
+	rs.Apply(&ss)
+	got, err := RenderJSON(ss, Evaluate(ss, DefaultConfig(), ApprovalFacts{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(want, got) {
+		t.Fatalf("JSON output differs through a RiskSample:\nfull:    %s\nsampled: %s", want, got)
 	}
 }
 
@@ -583,4 +601,92 @@ func TestReadPlanMemory(t *testing.T) {
 	if got > 1<<20 {
 		t.Errorf("allocated %d bytes reading 80 MB, want under 1 MB", got)
 	}
+}
+
+// genStream streams a plan of n resource changes shaped like genplan's
+// (every action, sensitive and unknown marks, a prior_state as big as the
+// changes) without holding its text.
+func genStream(n int) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		w := bufio.NewWriter(pw)
+		types := []string{"aws_instance", "aws_s3_bucket", "aws_iam_role", "aws_security_group", "aws_lambda_function"}
+		acts := []string{`["create"]`, `["delete"]`, `["delete","create"]`, `["no-op"]`, `["update"]`, `["update"]`}
+		val := func(i int, v string) string {
+			return fmt.Sprintf(`{"name":"r%d","ami":"ami-%s","tags":{"env":"%s"},"password":"pw-%d-%s","ports":[443,80]}`, i, v, v, i%7, v)
+		}
+		w.WriteString(`{"format_version":"1.2","prior_state":{"values":{"root_module":{"resources":[`)
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			fmt.Fprintf(w, `{"address":"module.m%d.%s.r%d","values":%s}`, i%50, types[i%5], i, val(i, "old"))
+		}
+		w.WriteString(`]}}},"resource_changes":[`)
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			sens := `{}`
+			if i%10 == 9 {
+				sens = `{"password":true}`
+			}
+			fmt.Fprintf(w, `{"address":"module.m%d.%s.r%d","module_address":"module.m%d","mode":"managed","type":"%s","name":"r%d",`+
+				`"change":{"actions":%s,"before":%s,"after":%s,"after_unknown":{"id":true},"before_sensitive":%s,"after_sensitive":%s}}`,
+				i%50, types[i%5], i, i%50, types[i%5], i, acts[i%6], val(i, "old"), val(i, "new"), sens, sens)
+		}
+		w.WriteString(`]}`)
+		pw.CloseWithError(w.Flush())
+	}()
+	return pr
+}
+
+// retained is the heap that reading a plan of n changes leaves in use
+// while the plan is alive.
+func retained(t *testing.T, n int, o func() ReadOptions) (int64, *Plan) {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	p, err := ReadPlanWith(genStream(n), "plan.json", o())
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return int64(after.HeapAlloc) - int64(before.HeapAlloc), p
+}
+
+// TestReadPlanRetainedMemory bounds what a plan costs once read: reading
+// through a RiskSample (the CLI's --format json) keeps the same few
+// kilobytes whatever the plan size, and a full read keeps a Change per
+// resource change and nothing of the text or of the values read.
+func TestReadPlanRetainedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 2 x 25,000 generated changes")
+	}
+	const small, big = 5000, 20000
+	sample := func() ReadOptions {
+		rs := NewRiskSample(DefaultConfig())
+		return ReadOptions{NoAttrs: true, Keep: rs.Keep}
+	}
+	rs, ps := retained(t, small, sample)
+	rb, pb := retained(t, big, sample)
+	t.Logf("sampled read: %d bytes retained at %d changes, %d at %d", rs, small, rb, big)
+	if ps.Counts() == pb.Counts() || pb.Counts().Delete != big/6+1 && pb.Counts().Delete != big/6 {
+		t.Fatalf("counts %+v and %+v", ps.Counts(), pb.Counts())
+	}
+	if rb > rs+64<<10 || rb > 256<<10 {
+		t.Errorf("sampled read retains %d bytes at %d changes, %d at %d: it must not grow with the plan", rb, big, rs, small)
+	}
+	full, p := retained(t, big, func() ReadOptions { return ReadOptions{} })
+	per := full / big
+	t.Logf("full read: %d bytes retained at %d changes, %d per change", full, big, per)
+	// A Change is 240 bytes; its address and the attribute diffs read
+	// while AttrBudget lasts come on top.
+	if per > 450 || len(p.Changes) != big {
+		t.Errorf("full read retains %d bytes per change (%d changes)", per, len(p.Changes))
+	}
+	runtime.KeepAlive(ps)
+	runtime.KeepAlive(pb)
 }

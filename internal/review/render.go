@@ -31,21 +31,32 @@ type Meta struct {
 	JobSummaryURL string // where the full rendered review is, if any
 }
 
-// Detail levels, tried in order until the body fits.
+// Detail levels, tried in order until the body fits. What a reviewer needs
+// least goes first: the attributes of creates, then those of updates and
+// every other change that destroys nothing, then those changes' addresses;
+// the diffs of destroys and replaces go last, their addresses never while
+// they fit.
 const (
-	levelFull      = iota // everything
-	levelNoAttrs          // attribute diffs dropped
-	levelGrouped          // no-risk changes as counts per module and type
-	levelRiskyOnly        // destroy/replace addresses compact, the rest counts
+	levelFull           = iota // everything
+	levelNoCreateAttrs         // creates' attributes left out
+	levelNoUpdateAttrs         // attributes of every change but destroys left out
+	levelGrouped               // changes that destroy nothing as counts per module and type
+	levelNoDestroyAttrs        // destroy and replace diffs left out too, but for the first that fit
+	levelRiskyOnly             // destroy/replace addresses compact, the rest counts per type
 	levelCount
 )
 
 // RenderComment renders the pull request comment for s and v in at most
 // limit bytes (CommentLimit for comments), ending with the hidden
-// plan-facts block. When the full text does not fit it degrades: attribute
-// diffs go first, then no-risk addresses become counts per type; every
-// destroy and replace address is kept as long as they alone fit, and the
-// comment says what was cut and where the full text is.
+// plan-facts block.
+//
+// The first screen, with every block collapsed, shows the verdict, the
+// counts per plan and every destroy and replace; the other changes follow
+// in one collapsed block per module, each address once, attribute changes
+// in ```diff blocks. When the full text does not fit it degrades (see the
+// levels): creates' attributes go first, destroys' diffs last, and every
+// destroy and replace address is kept as long as they alone fit; the
+// comment counts what it left out and says where the full text is.
 //
 // The comment opens with the verdict section (RenderVerdict of the facts
 // the hidden block records), which the App later replaces with
@@ -60,8 +71,8 @@ func RenderComment(s Summary, v Verdict, m Meta, limit int) string {
 
 // RenderCheck renders the tasuki/plan-review check run output: a title of
 // one line, a summary within CheckLimit (the comment without the facts
-// block) and, when the summary had to leave attribute diffs out, a text
-// holding as many of them as fit in CheckLimit (otherwise empty).
+// block) and, when the summary had to leave attributes out, a text holding
+// as many attribute changes as fit in CheckLimit (otherwise empty).
 //
 // The summary opens with the same verdict section as the comment, and the
 // title says the same in one line.
@@ -69,45 +80,51 @@ func RenderCheck(s Summary, v Verdict, m Meta) (title, summary, text string) {
 	f, _ := fitFacts(factsFor(s, m))
 	summary, lvl := renderFitting(s, m, RenderVerdict(f, v, m.HeadSHA), CheckLimit)
 	if lvl > levelFull {
-		text = renderDiffs(s, m, CheckLimit)
+		text = renderDiffs(s, m, CheckLimit, lvl >= levelNoDestroyAttrs)
 	}
 	return checkTitle(s, v, m), summary, text
 }
 
-// renderDiffs renders the attribute diffs of s, change by change, as long
-// as they fit in limit.
-func renderDiffs(s Summary, m Meta, limit int) string {
+// renderDiffs renders the attribute changes of s module by module, as
+// long as they fit in limit: what the check run's summary had to leave
+// out. withDestroys puts the destroys' and replaces' first (the summary
+// keeps them otherwise).
+func renderDiffs(s Summary, m Meta, limit int, withDestroys bool) string {
 	var b strings.Builder
 	b.WriteString("### Attribute changes\n\n")
 	const reserve = 512 // for block markup and the closing note
 	cut := 0
+	block := func(title string, chs []*Change) {
+		var d strings.Builder
+		for _, ch := range chs {
+			t := changeLines(ch, true, true)
+			if !strings.Contains(t, "\n ") && !strings.Contains(t, "\n+") && !strings.Contains(t, "\n-") {
+				continue // nothing but the header
+			}
+			if cut > 0 || b.Len()+d.Len()+len(t)+len(title)*2 > limit-reserve {
+				cut++
+				continue
+			}
+			d.WriteString(t)
+		}
+		if d.Len() > 0 {
+			fmt.Fprintf(&b, "<details><summary>%s</summary>\n\n%s\n</details>\n\n", title, mdtext.Block(d.String(), "diff"))
+		}
+	}
+	if withDestroys {
+		var ds []*Change
+		for _, d := range destroys(s) {
+			ds = append(ds, d.ch)
+		}
+		block("Destroy and replace", ds)
+	}
 	for _, p := range s.Plans {
-		for _, g := range groupChanges(p).groups {
-			title := g.typ
-			if g.module != "" {
-				title = g.module + " · " + g.typ
-			}
+		for _, g := range groupByModule(p).groups {
+			title := moduleTitle(g.module)
 			if len(s.Plans) > 1 {
-				title = planLabel(p) + ": " + title
+				title = "<code>" + mdtext.HTML(planLabel(p)) + "</code>: " + title
 			}
-			var d strings.Builder
-			for _, ch := range g.changes {
-				if len(ch.Attrs) == 0 {
-					continue
-				}
-				t := diffText(ch)
-				if cut > 0 || b.Len()+d.Len()+len(t)+len(title)*2 > limit-reserve {
-					cut++
-					continue
-				}
-				if d.Len() > 0 {
-					d.WriteString("\n")
-				}
-				d.WriteString(t)
-			}
-			if d.Len() > 0 {
-				writeDiffBlock(&b, title, d.String())
-			}
+			block(title, g.changes)
 		}
 	}
 	if cut > 0 {
@@ -154,9 +171,23 @@ func renderFitting(s Summary, m Meta, sec string, limit int) (string, int) {
 	var out string
 	for lvl := levelFull; lvl < levelCount; lvl++ {
 		out = render(s, m, sec, pre, lvl, -1, limit)
-		if len(out) <= limit {
-			return out, lvl
+		if len(out) > limit {
+			continue
 		}
+		if lvl == levelNoDestroyAttrs {
+			// Keep the diffs of as many destroys as still fit.
+			lo, hi := 0, len(pre.ds)
+			for lo < hi {
+				mid := (lo + hi + 1) / 2
+				if len(render(s, m, sec, pre, lvl, mid, limit)) <= limit {
+					lo = mid
+				} else {
+					hi = mid - 1
+				}
+			}
+			out = render(s, m, sec, pre, lvl, lo, -1)
+		}
+		return out, lvl
 	}
 	// Even the risky addresses alone do not fit: keep as many as fit.
 	lo, hi := 0, len(pre.compact)
@@ -186,7 +217,7 @@ func destroys(s Summary) []destroyed {
 	for _, p := range s.Plans {
 		for i := range p.Changes {
 			ch := &p.Changes[i]
-			if ch.Action == ActionDelete || ch.Action == ActionReplace {
+			if isDestroy(ch) {
 				out = append(out, destroyed{p, ch})
 			}
 		}
@@ -194,14 +225,20 @@ func destroys(s Summary) []destroyed {
 	return out
 }
 
+// isDestroy reports whether ch destroys an object (delete or replace).
+func isDestroy(ch *Change) bool { return ch.Action == ActionDelete || ch.Action == ActionReplace }
+
 // render renders at one detail level, opening with the verdict section
-// sec; maxDestroys >= 0 caps the destroy list. It gives up early, returning
-// something longer than stop, once the text grows past stop (stop < 0:
-// never), so trying a level that cannot fit costs little.
+// sec; maxDestroys >= 0 caps the compact destroy list (levelRiskyOnly) or
+// says how many destroys keep their diff (levelNoDestroyAttrs; -1: none).
+// It gives up early,
+// returning something longer than stop, once the text grows past stop
+// (stop < 0: never), so trying a level that cannot fit costs little.
 func render(s Summary, m Meta, sec string, pre *prepared, lvl, maxDestroys, stop int) string {
 	var b strings.Builder
 	over := func() bool { return stop >= 0 && b.Len() > stop }
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	multi := len(s.Plans) > 1
 
 	// The verdict section: the App replaces it on review and push events.
 	b.WriteString(sec)
@@ -231,18 +268,17 @@ func render(s Summary, m Meta, sec string, pre *prepared, lvl, maxDestroys, stop
 		} else if !p.Complete {
 			w("> [!NOTE]\n> %s is incomplete: Terraform deferred some changes to a later plan.\n\n", mdtext.Code(planLabel(p)))
 		}
+		if p.ChangesWithoutAttrs > 0 && lvl < levelNoUpdateAttrs {
+			w("> [!NOTE]\n> The attributes of %d changes in %s were not read: tasuki reads at most %d attribute changes per plan.\n\n", p.ChangesWithoutAttrs, mdtext.Code(planLabel(p)), AttrBudget)
+		}
 	}
 
-	// Destroys and replaces first, always by address.
+	// Destroys and replaces first, always by address, each with what it
+	// destroys: the first screen shows them all, collapsed.
 	ds := pre.ds
 	cutDestroys := 0
 	if len(ds) > 0 {
 		w("### Destroy and replace (%d)\n\n", len(ds))
-		if maxDestroys >= 0 && maxDestroys < len(ds) && lvl < levelRiskyOnly {
-			cutDestroys = len(ds) - maxDestroys
-			ds = ds[:maxDestroys]
-		}
-		multi := len(s.Plans) > 1
 		if lvl >= levelRiskyOnly {
 			// Compact: instances of one resource collapse into one
 			// address with an index list, so every address stays.
@@ -263,43 +299,96 @@ func render(s Summary, m Meta, sec string, pre *prepared, lvl, maxDestroys, stop
 				b.WriteString(e.text)
 			}
 			b.WriteString("\n\n")
+			if cutDestroys > 0 {
+				w("…and %d more destroys and replaces not named here.\n\n", cutDestroys)
+			}
 		} else {
-			for _, d := range ds {
+			// Those without a diff form one list; then each with one is
+			// a collapsed block whose summary is its list line.
+			diffs := make([]string, len(ds))
+			listed := 0
+			for i, d := range ds {
+				if lvl < levelNoDestroyAttrs || i < maxDestroys {
+					diffs[i] = pre.destroyDiffs[i]
+				}
+				if diffs[i] == "" {
+					w("- %s\n", destroyLine(d, multi, false))
+					listed++
+					if over() {
+						return b.String()
+					}
+				}
+			}
+			if listed > 0 {
+				b.WriteString("\n")
+			}
+			for i, d := range ds {
+				if diffs[i] == "" {
+					continue
+				}
 				if over() {
 					return b.String()
 				}
-				w("- %s %s", actionIcon(d.ch.Action), mdtext.Code(d.ch.Address))
-				if multi {
-					w(" in %s", mdtext.Code(planLabel(d.plan)))
-				}
-				w(" **%s**", actionWord(d.ch))
-				if why := reasonWords(d.ch.Reason); why != "" {
-					w(": %s", mdtext.Text(why))
-				}
-				if len(d.ch.ReplacePaths) > 0 {
-					w("; forced by %s", joinCode(d.ch.ReplacePaths))
-				}
-				b.WriteString("\n")
+				w("<details><summary>%s</summary>\n\n%s\n</details>\n\n", destroyLine(d, multi, true), mdtext.Block(diffs[i], "diff"))
 			}
-			b.WriteString("\n")
-		}
-		if cutDestroys > 0 {
-			w("…and %d more destroy/replace not shown here (too many for one comment).\n\n", cutDestroys)
 		}
 	}
 
-	// Everything, grouped by plan, module and type.
+	// The other changes: one collapsed block per module.
 	for i, p := range s.Plans {
 		if over() {
 			return b.String()
 		}
-		renderChanges(&b, s, p, pre.groups[i], lvl, stop)
+		pg := pre.groups[i]
+		if pg.shown == 0 {
+			continue
+		}
+		switch {
+		case multi:
+			w("### Changes in %s (%d)\n\n", mdtext.Code(planLabel(p)), pg.shown)
+		case len(ds) > 0:
+			w("### Other changes (%d)\n\n", pg.shown)
+		default:
+			w("### Changes (%d)\n\n", pg.shown)
+		}
+		switch {
+		case lvl >= levelRiskyOnly:
+			// Space goes to destroy addresses: one line per type, all
+			// modules together.
+			for _, t := range pg.types {
+				w("- %s: %s\n", mdtext.Code(t.typ), t.counts)
+			}
+			b.WriteString("\n")
+		case lvl >= levelGrouped:
+			for _, g := range pg.groups {
+				if over() {
+					return b.String()
+				}
+				w("- %s: %s\n", moduleMarkdown(g.module), g.byType)
+			}
+			b.WriteString("\n")
+		default:
+			for _, g := range pg.groups {
+				if over() {
+					return b.String()
+				}
+				var d strings.Builder
+				for _, ch := range g.changes {
+					attrs := lvl == levelFull || (lvl == levelNoCreateAttrs && ch.Action != ActionCreate)
+					d.WriteString(changeLines(ch, attrs, false))
+				}
+				w("<details><summary>%s: %s</summary>\n\n%s\n</details>\n\n", moduleTitle(g.module), g.counts, mdtext.Block(d.String(), "diff"))
+			}
+		}
 	}
 
 	// Drift, outputs, checks, deferred.
 	for _, p := range s.Plans {
+		if over() {
+			return b.String()
+		}
 		label := ""
-		if len(s.Plans) > 1 {
+		if multi {
 			label = " in " + mdtext.Code(planLabel(p))
 		}
 		if len(p.Drift) > 0 {
@@ -307,20 +396,11 @@ func render(s Summary, m Meta, sec string, pre *prepared, lvl, maxDestroys, stop
 			if lvl >= levelGrouped {
 				w("%s\n\n", typeCounts(p.Drift))
 			} else {
-				var withAttrs []Change
-				for _, ch := range p.Drift {
-					if over() {
-						return b.String()
-					}
-					w("- %s %s\n", mdtext.Code(ch.Address), driftWord(ch.Action))
-					if len(ch.Attrs) > 0 {
-						withAttrs = append(withAttrs, ch)
-					}
+				var d strings.Builder
+				for i := range p.Drift {
+					d.WriteString(driftLines(&p.Drift[i], lvl < levelNoUpdateAttrs))
 				}
-				b.WriteString("\n")
-				if lvl == levelFull && len(withAttrs) > 0 {
-					writeDiffs(&b, "What changed outside Terraform", withAttrs)
-				}
+				w("<details><summary>What changed outside Terraform: %s</summary>\n\n%s\n</details>\n\n", driftCounts(p.Drift), mdtext.Block(d.String(), "diff"))
 			}
 		}
 		if n := p.OutputsChanged(); n > 0 {
@@ -340,7 +420,7 @@ func render(s Summary, m Meta, sec string, pre *prepared, lvl, maxDestroys, stop
 						continue
 					}
 					before, after := o.Before, o.After
-					if lvl >= levelNoAttrs {
+					if lvl >= levelNoUpdateAttrs {
 						before, after = "…", "…"
 					}
 					w("| %s | %s | %s | %s |\n", mdtext.CodeCell(o.Name), o.Action, mdtext.CodeCell(before), mdtext.CodeCell(after))
@@ -376,23 +456,294 @@ func render(s Summary, m Meta, sec string, pre *prepared, lvl, maxDestroys, stop
 		}
 	}
 
-	if lvl > levelFull || cutDestroys > 0 {
-		var cut []string
-		switch {
-		case lvl >= levelRiskyOnly:
-			cut = append(cut, "attribute diffs", "other changes' addresses", "destroy/replace reasons")
-		case lvl >= levelGrouped:
-			cut = append(cut, "attribute diffs", "addresses of changes that are not destroy or replace")
-		default:
-			cut = append(cut, "attribute diffs")
-		}
-		w("_Shortened to fit GitHub's size limit: %s left out.", strings.Join(cut, ", "))
+	keptDiffs := 0
+	if lvl == levelNoDestroyAttrs {
+		keptDiffs = max(maxDestroys, 0)
+	}
+	if cut := pre.omitted(s, lvl, keptDiffs, cutDestroys); len(cut) > 0 {
+		w("_Not shown here, to fit GitHub's size limit: %s.", joinAnd(cut))
 		if where := fullTextWhere(m); where != "" {
-			w(" The full review is in %s.", where)
+			w(" All of it is in %s.", where)
 		}
 		b.WriteString("_\n")
 	}
 	return b.String()
+}
+
+// omitted says, with counts, what render leaves out at lvl, where the
+// first keptDiffs destroys keep their diffs.
+func (pre *prepared) omitted(s Summary, lvl, keptDiffs, cutDestroys int) []string {
+	var out []string
+	var creates, others, shown, drift, deferred, outputs, destroyAttrs int
+	for i, p := range s.Plans {
+		pg := pre.groups[i]
+		shown += pg.shown
+		for _, g := range pg.groups {
+			for _, ch := range g.changes {
+				if len(ch.Attrs) == 0 && ch.AttrsOmitted == 0 {
+					continue
+				}
+				if ch.Action == ActionCreate {
+					creates++
+				} else {
+					others++
+				}
+			}
+		}
+		for _, d := range p.Drift {
+			if len(d.Attrs) > 0 {
+				others++
+			}
+		}
+		drift += len(p.Drift)
+		deferred += len(p.Deferred)
+		outputs += p.OutputsChanged()
+	}
+	for i := range pre.ds {
+		if i >= keptDiffs && pre.destroyDiffs[i] != "" {
+			destroyAttrs++
+		}
+	}
+	switch {
+	case lvl >= levelGrouped:
+		if shown > 0 {
+			out = append(out, fmt.Sprintf("the addresses and attributes of %s", plural(shown, "change that destroys nothing", "changes that destroy nothing")))
+		}
+		if drift+deferred > 0 {
+			out = append(out, fmt.Sprintf("the addresses of %s changed outside Terraform or deferred", plural(drift+deferred, "resource", "resources")))
+		}
+		if outputs > 0 {
+			out = append(out, fmt.Sprintf("the values of %s", plural(outputs, "output", "outputs")))
+		}
+	case lvl == levelNoUpdateAttrs && creates+others > 0:
+		out = append(out, fmt.Sprintf("the attributes of %s that destroy nothing", plural(creates+others, "change", "changes")))
+		if outputs > 0 {
+			out = append(out, fmt.Sprintf("the values of %s", plural(outputs, "output", "outputs")))
+		}
+	case lvl == levelNoCreateAttrs && creates > 0:
+		out = append(out, fmt.Sprintf("the attributes of %s", plural(creates, "create", "creates")))
+	}
+	if lvl >= levelNoDestroyAttrs && destroyAttrs > 0 {
+		out = append(out, fmt.Sprintf("the attributes of %s", plural(destroyAttrs, "destroy or replace", "destroys and replaces")))
+	}
+	if lvl >= levelRiskyOnly && len(pre.ds) > 0 {
+		out = append(out, "why each destroy or replace happens")
+	}
+	if cutDestroys > 0 {
+		out = append(out, fmt.Sprintf("the addresses of %s", plural(cutDestroys, "destroy or replace", "destroys and replaces")))
+	}
+	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// joinAnd joins parts as "a, b and c".
+func joinAnd(parts []string) string {
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], "; ") + "; and " + parts[len(parts)-1]
+}
+
+// destroyLine is one destroy or replace on one line: markdown for a list
+// item, or HTML for a <summary> (which GitHub does not render as
+// markdown).
+func destroyLine(d destroyed, multi, asHTML bool) string {
+	code, bold, text := mdtext.Code, func(s string) string { return "**" + s + "**" }, mdtext.Text
+	if asHTML {
+		code = func(s string) string { return "<code>" + mdtext.HTML(s) + "</code>" }
+		bold = func(s string) string { return "<b>" + s + "</b>" }
+		text = mdtext.HTML
+	}
+	var b strings.Builder
+	b.WriteString(actionIcon(d.ch.Action) + " " + code(d.ch.Address))
+	if multi {
+		b.WriteString(" in " + code(planLabel(d.plan)))
+	}
+	b.WriteString(" " + bold(string(d.ch.Action)))
+	if d.ch.Action == ActionReplace {
+		if d.ch.ReplaceOrder == CreateThenDelete {
+			b.WriteString(" (create before destroy)")
+		} else {
+			b.WriteString(" (destroy then create)")
+		}
+	}
+	if d.ch.Deposed != "" {
+		b.WriteString(" of deposed object " + code(d.ch.Deposed))
+	}
+	if why := reasonWords(d.ch.Reason); why != "" {
+		b.WriteString(": " + text(why))
+	}
+	if len(d.ch.ReplacePaths) > 0 {
+		parts := make([]string, len(d.ch.ReplacePaths))
+		for i, p := range d.ch.ReplacePaths {
+			parts[i] = code(p)
+		}
+		b.WriteString("; forced by " + strings.Join(parts, ", "))
+	}
+	return b.String()
+}
+
+// changeSign is the diff sign of a change's header line: GitHub colours
+// + green, - red and ! orange.
+func changeSign(a Action) string {
+	switch a {
+	case ActionCreate:
+		return "+"
+	case ActionDelete:
+		return "-"
+	case ActionUpdate, ActionReplace, ActionForget:
+		return "!"
+	}
+	return " "
+}
+
+// changeLines renders one change for a ```diff block: a header line with
+// its address and what happens, then, with attrs, its attribute changes.
+// A destroy's header is left out unless withDestroyHeader: its address is
+// already the block's summary.
+func changeLines(ch *Change, attrs, withDestroyHeader bool) string {
+	var d strings.Builder
+	if !isDestroy(ch) || withDestroyHeader {
+		var parts []string
+		if ch.Action != ActionNoOp {
+			parts = append(parts, actionWord(ch))
+		}
+		if ch.Moved() {
+			parts = append(parts, "moved from "+oneLineValue(ch.PrevAddress))
+		}
+		if ch.Importing {
+			if ch.ImportID != "" {
+				parts = append(parts, "imported from id "+oneLineValue(ch.ImportID))
+			} else {
+				parts = append(parts, "imported")
+			}
+		}
+		if len(parts) == 0 {
+			parts = append(parts, actionWord(ch))
+		}
+		d.WriteString(changeSign(ch.Action) + " " + oneLineValue(ch.Address) + ": " + strings.Join(parts, ", "))
+		if ch.Deposed != "" {
+			d.WriteString(" (deposed object " + oneLineValue(ch.Deposed) + ")")
+		}
+		if ch.Action == ActionRead && ch.Reason != "" {
+			d.WriteString(" (" + reasonWords(ch.Reason) + ")")
+		}
+		d.WriteString("\n")
+	}
+	if attrs {
+		d.WriteString(attrLines(ch, false))
+	}
+	return d.String()
+}
+
+// attrLines renders ch's attribute changes as diff lines: -/+ pairs for an
+// update or replace, + for a create (values known after apply counted, not
+// listed), and for a delete - lines of what identifies the destroyed
+// object. destroyOnly limits it to deletes and replaces ("" otherwise).
+func attrLines(ch *Change, destroyOnly bool) string {
+	if destroyOnly && !isDestroy(ch) {
+		return ""
+	}
+	const indent = "     "
+	var d strings.Builder
+	if ch.Action == ActionDelete {
+		for _, a := range identifyingAttrs(ch.Attrs) {
+			d.WriteString("-" + indent + oneLineValue(a.Path) + " = " + oneLineValue(a.Before) + "\n")
+		}
+		return d.String()
+	}
+	forces := func(path string) bool {
+		for _, p := range ch.ReplacePaths {
+			if path == p || strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[") {
+				return true
+			}
+		}
+		return false
+	}
+	unknown := 0
+	for _, a := range ch.Attrs {
+		if ch.Action == ActionCreate && a.Unknown {
+			unknown++
+			continue
+		}
+		path := oneLineValue(a.Path)
+		note := ""
+		if forces(a.Path) {
+			note = "  # forces replacement"
+		}
+		if a.Before != "null" {
+			end := ""
+			if a.After == "null" {
+				end = note
+			}
+			d.WriteString("-" + indent + path + " = " + oneLineValue(a.Before) + end + "\n")
+		}
+		if a.After != "null" {
+			d.WriteString("+" + indent + path + " = " + oneLineValue(a.After) + note + "\n")
+		}
+	}
+	if unknown > 0 {
+		d.WriteString(" " + indent + "… " + plural(unknown, "attribute", "attributes") + " known after apply\n")
+	}
+	if ch.AttrsOmitted > 0 {
+		d.WriteString(" " + indent + "… " + plural(ch.AttrsOmitted, "more attribute", "more attributes") + "\n")
+	}
+	return d.String()
+}
+
+// driftLines renders one change made outside Terraform for a diff block.
+func driftLines(ch *Change, attrs bool) string {
+	line := changeSign(ch.Action) + " " + oneLineValue(ch.Address) + ": " + driftWord(ch.Action) + "\n"
+	if !attrs || ch.Action == ActionDelete {
+		return line
+	}
+	c := *ch
+	c.Action = ActionUpdate // a drifted create lists what appeared; no "known after apply"
+	return line + attrLines(&c, false)
+}
+
+func driftCounts(chs []Change) string {
+	var c, u, d int
+	for _, ch := range chs {
+		switch ch.Action {
+		case ActionCreate:
+			c++
+		case ActionDelete:
+			d++
+		default:
+			u++
+		}
+	}
+	return strings.Join(nonZero("%d %s", tally{u, "changed"}, tally{d, "deleted"}, tally{c, "created"}), ", ")
+}
+
+// oneLineValue keeps a value on one line of a diff block: a newline in a
+// value would start a line that reads as another attribute.
+func oneLineValue(s string) string {
+	if !strings.ContainsAny(s, "\r\n\u2028\u2029\u0085") {
+		return s
+	}
+	return strings.NewReplacer("\r", `\r`, "\n", `\n`, "\u2028", `\u2028`, "\u2029", `\u2029`, "\u0085", `\u0085`).Replace(s)
+}
+
+func moduleTitle(module string) string {
+	if module == "" {
+		return "Root module"
+	}
+	return "<code>" + mdtext.HTML(module) + "</code>"
+}
+
+func moduleMarkdown(module string) string {
+	if module == "" {
+		return "Root module"
+	}
+	return mdtext.Code(module)
 }
 
 func planOf(m Meta) string {
@@ -436,191 +787,97 @@ func safeURL(u string) string {
 	return r.Replace(s)
 }
 
-// renderChanges writes p's changes grouped by module and resource type.
-// changeGroup is the changes of one resource type in one module.
-type changeGroup struct {
-	module, typ string
-	changes     []*Change
-	counts      string // "2 create, 1 update"
+// moduleGroup is the changes of one module that destroy nothing.
+type moduleGroup struct {
+	module  string
+	changes []*Change
+	counts  string // "2 create, 1 update"
+	byType  string // "`aws_instance` 2 create; `aws_s3_bucket` 1 update"
 }
 
-// planGroups is what renderChanges shows of one plan, computed once per
-// RenderComment rather than once per detail level tried.
+// typeGroup is the counts of one resource type across modules.
+type typeGroup struct{ typ, counts string }
+
+// planGroups is what render shows of one plan's changes that destroy
+// nothing, computed once per RenderComment rather than once per detail
+// level tried.
 type planGroups struct {
 	shown  int
-	groups []*changeGroup
+	groups []*moduleGroup
+	types  []typeGroup
 }
 
 // prepared holds what every detail level renders from.
 type prepared struct {
-	ds      []destroyed
-	compact []compactEntry
-	counts  []Counts
-	groups  []planGroups
+	ds           []destroyed
+	destroyDiffs []string // attrLines of each of ds
+	compact      []compactEntry
+	counts       []Counts
+	groups       []planGroups
 }
 
 func prepare(s Summary) *prepared {
 	pre := &prepared{ds: destroys(s)}
 	pre.compact = compactDestroys(pre.ds)
+	for _, d := range pre.ds {
+		pre.destroyDiffs = append(pre.destroyDiffs, attrLines(d.ch, true))
+	}
 	for _, p := range s.Plans {
 		pre.counts = append(pre.counts, p.Counts())
-		pre.groups = append(pre.groups, groupChanges(p))
+		pre.groups = append(pre.groups, groupByModule(p))
 	}
 	return pre
 }
 
-func groupChanges(p *Plan) planGroups {
+// groupByModule groups p's changes that destroy nothing (destroys have
+// their own section) by module, the root module first, in file order
+// within a module.
+func groupByModule(p *Plan) planGroups {
 	var pg planGroups
-	idx := map[[2]string]*changeGroup{}
+	idx := map[string]*moduleGroup{}
+	byType := map[string][]*Change{}
+	var types []string
 	for i := range p.Changes {
 		ch := &p.Changes[i]
-		if ch.Action == ActionNoOp && !ch.Moved() && !ch.Importing {
+		if isDestroy(ch) || ch.Action == ActionNoOp && !ch.Moved() && !ch.Importing {
 			continue
 		}
 		pg.shown++
-		k := [2]string{ch.Module, ch.Type}
-		g := idx[k]
+		g := idx[ch.Module]
 		if g == nil {
-			g = &changeGroup{module: ch.Module, typ: ch.Type}
-			idx[k] = g
+			g = &moduleGroup{module: ch.Module}
+			idx[ch.Module] = g
 			pg.groups = append(pg.groups, g)
 		}
 		g.changes = append(g.changes, ch)
-	}
-	sort.SliceStable(pg.groups, func(i, j int) bool {
-		if pg.groups[i].module != pg.groups[j].module {
-			return pg.groups[i].module < pg.groups[j].module
+		if _, ok := byType[ch.Type]; !ok {
+			types = append(types, ch.Type)
 		}
-		return pg.groups[i].typ < pg.groups[j].typ
-	})
+		byType[ch.Type] = append(byType[ch.Type], ch)
+	}
+	sort.SliceStable(pg.groups, func(i, j int) bool { return naturalLess(pg.groups[i].module, pg.groups[j].module) })
 	for _, g := range pg.groups {
 		g.counts = actionCounts(g.changes)
+		var parts []string
+		var order []string
+		n := map[string][]*Change{}
+		for _, ch := range g.changes {
+			if _, ok := n[ch.Type]; !ok {
+				order = append(order, ch.Type)
+			}
+			n[ch.Type] = append(n[ch.Type], ch)
+		}
+		sort.Strings(order)
+		for _, t := range order {
+			parts = append(parts, mdtext.Code(t)+" "+actionCounts(n[t]))
+		}
+		g.byType = strings.Join(parts, "; ")
+	}
+	sort.Strings(types)
+	for _, t := range types {
+		pg.types = append(pg.types, typeGroup{t, actionCounts(byType[t])})
 	}
 	return pg
-}
-
-func renderChanges(b *strings.Builder, s Summary, p *Plan, pg planGroups, lvl, stop int) {
-	if pg.shown == 0 {
-		return
-	}
-	if len(s.Plans) > 1 {
-		fmt.Fprintf(b, "### Changes in %s (%d)\n\n", mdtext.Code(planLabel(p)), pg.shown)
-	} else {
-		fmt.Fprintf(b, "### Changes (%d)\n\n", pg.shown)
-	}
-	groups := pg.groups
-	if lvl >= levelRiskyOnly {
-		// Space goes to destroy addresses: one line per type, all
-		// modules together.
-		byType := map[string][]*Change{}
-		var types []string
-		for _, g := range groups {
-			if _, ok := byType[g.typ]; !ok {
-				types = append(types, g.typ)
-			}
-			byType[g.typ] = append(byType[g.typ], g.changes...)
-		}
-		sort.Strings(types)
-		for _, t := range types {
-			fmt.Fprintf(b, "- %s: %s\n", mdtext.Code(t), actionCounts(byType[t]))
-		}
-		b.WriteString("\n")
-		return
-	}
-	module := "\x00"
-	for i, g := range groups {
-		if stop >= 0 && b.Len() > stop {
-			return
-		}
-		if g.module != module {
-			module = g.module
-			if module == "" {
-				b.WriteString("#### Root module\n\n")
-			} else {
-				fmt.Fprintf(b, "#### %s\n\n", mdtext.Code(module))
-			}
-		}
-		if lvl >= levelGrouped {
-			fmt.Fprintf(b, "- %s: %s\n", mdtext.Code(g.typ), g.counts)
-			if i+1 == len(groups) || groups[i+1].module != g.module {
-				b.WriteString("\n")
-			}
-			continue
-		}
-		fmt.Fprintf(b, "%s (%s)\n\n", mdtext.Code(g.typ), g.counts)
-		for _, ch := range g.changes {
-			fmt.Fprintf(b, "- %s %s %s", actionIcon(ch.Action), mdtext.Code(ch.Address), actionWord(ch))
-			if ch.Moved() {
-				fmt.Fprintf(b, ", moved from %s", mdtext.Code(ch.PrevAddress))
-			}
-			if ch.Importing {
-				if ch.ImportID != "" {
-					fmt.Fprintf(b, ", imported from id %s", mdtext.Code(ch.ImportID))
-				} else {
-					b.WriteString(", imported")
-				}
-			}
-			if ch.Deposed != "" {
-				fmt.Fprintf(b, " (deposed object %s)", mdtext.Code(ch.Deposed))
-			}
-			b.WriteString("\n")
-		}
-		b.WriteString("\n")
-		if lvl == levelFull {
-			var withAttrs []Change
-			for _, ch := range g.changes {
-				if len(ch.Attrs) > 0 {
-					withAttrs = append(withAttrs, *ch)
-				}
-			}
-			if len(withAttrs) > 0 {
-				writeDiffs(b, "Attribute changes", withAttrs)
-			}
-		}
-	}
-}
-
-// writeDiffs writes one collapsed block with the attribute diffs of chs.
-func writeDiffs(b *strings.Builder, title string, chs []Change) {
-	var d strings.Builder
-	for i := range chs {
-		if i > 0 {
-			d.WriteString("\n")
-		}
-		d.WriteString(diffText(&chs[i]))
-	}
-	writeDiffBlock(b, title, d.String())
-}
-
-func writeDiffBlock(b *strings.Builder, title, diff string) {
-	fmt.Fprintf(b, "<details><summary>%s</summary>\n\n%s\n</details>\n\n", mdtext.HTML(title), mdtext.Block(diff, "diff"))
-}
-
-// diffText renders one change's attribute diffs as diff lines.
-func diffText(ch *Change) string {
-	var d strings.Builder
-	fmt.Fprintf(&d, "# %s %s\n", ch.Address, actionWord(ch))
-	forced := map[string]bool{}
-	for _, p := range ch.ReplacePaths {
-		forced[p] = true
-	}
-	for _, a := range ch.Attrs {
-		sign, line := "~", fmt.Sprintf("%s: %s -> %s", a.Path, a.Before, a.After)
-		switch {
-		case a.Before == "null" && a.After != "null":
-			sign, line = "+", fmt.Sprintf("%s: %s", a.Path, a.After)
-		case a.After == "null" && a.Before != "null":
-			sign, line = "-", fmt.Sprintf("%s: %s", a.Path, a.Before)
-		}
-		if forced[a.Path] {
-			line += "  # forces replacement"
-		}
-		fmt.Fprintf(&d, "%s %s\n", sign, line)
-	}
-	if ch.AttrsOmitted > 0 {
-		fmt.Fprintf(&d, "  … %d more attributes\n", ch.AttrsOmitted)
-	}
-	return d.String()
 }
 
 func actionIcon(a Action) string {
@@ -923,4 +1180,36 @@ func intRanges(ns []int) []string {
 	}
 	flush()
 	return out
+}
+
+// naturalLess orders strings with their digit runs compared as numbers:
+// module.svc_9 before module.svc_10.
+func naturalLess(a, b string) bool {
+	for a != "" && b != "" {
+		da, db := digits(a), digits(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if len(na) != len(nb) {
+				return len(na) < len(nb)
+			}
+			if na != nb {
+				return na < nb
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) < len(b)
+}
+
+func digits(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }

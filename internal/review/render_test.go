@@ -83,7 +83,7 @@ func TestRenderGolden(t *testing.T) {
 		{User: "bob", State: "APPROVED", CommitID: head, SubmittedAt: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)},
 		{User: "alice", State: "APPROVED", CommitID: head, SubmittedAt: time.Date(2026, 11, 25, 9, 1, 0, 0, time.UTC)},
 	}}
-	waiting := ApprovalFacts{HeadSHA: head, PlannedSHA: head, Author: "alice", WhoMayApprove: []string{"acme/sre-core", "code owners of infra/prod"}}
+	waiting := ApprovalFacts{HeadSHA: head, PlannedSHA: head, Author: "alice", WhoMayApprove: []string{"acme/sre-core", "code owners of infra/prod"}, Requested: []string{"acme/sre-core", "bob"}}
 	for _, c := range []struct {
 		name     string
 		fixtures []string
@@ -92,17 +92,17 @@ func TestRenderGolden(t *testing.T) {
 		headings []string
 	}{
 		{"replace", []string{"tofu-showjson-requires-replace.json"}, "", "", waiting,
-			[]string{"h3 ⚠️ Plan review: needs a second reviewer (0 of 1 approvals)", "h3 Destroy and replace (1)", "h3 Changes (1)", "h4 Root module"}},
+			[]string{"h3 ⚠️ Plan review: needs a second reviewer (0 of 1 approvals)", "h3 Destroy and replace (1)"}},
 		{"drift-modules", []string{"tfsummarize-example-drift-modules.json"}, "default", "infra/app", waiting,
-			[]string{"h3 ✅ Plan review: no risky changes", "h3 Changes (7)", "h4 Root module", `h4 module.github["demo-repository"]`, `h4 module.github["terraform-plan-summary"]`, "h3 Changed outside Terraform (3)", "h3 Outputs (1 changed)"}},
+			[]string{"h3 ✅ Plan review: no risky changes", "h3 Changes (7)", "h3 Changed outside Terraform (3)", "h3 Outputs (1 changed)"}},
 		{"sensitive-replace-approved", []string{"tofu-equiv-replace-sensitive-local-file.json"}, "prod", "infra/prod", approved,
-			[]string{"h3 ✅ Plan review: approved by bob", "h3 Destroy and replace (1)", "h3 Changes (1)", "h4 Root module"}},
+			[]string{"h3 ✅ Plan review: approved by bob", "h3 Destroy and replace (1)"}},
 		{"outputs-modules", []string{"tfjson-120-basic-outputs-modules.json"}, "", "", waiting, nil},
 		{"moved-import-forget", []string{"tfjson-moved-block-noop.json", "tofu-cloud-import-generated-config.json", "checkov-forget-action.json"}, "", "", waiting, nil},
 		{"errored", []string{"tofu-showjson-plan-error-errored.json"}, "", "infra/prod", waiting,
 			[]string{"h3 ❌ Plan review: plan errored"}},
 		{"stale", []string{"tofu-showjson-basic-delete.json"}, "", "", ApprovalFacts{HeadSHA: head, PlannedSHA: "0123456789abcdef", Author: "alice"},
-			[]string{"h3 🕰️ Plan review: plan of 0123456 is stale: head is 9f8e7d6; a new plan is needed", "h3 Destroy and replace (1)", "h3 Changes (2)", "h4 Root module", "h3 Outputs (1 changed)"}},
+			[]string{"h3 🕰️ Plan review: plan of 0123456 is stale: head is 9f8e7d6; a new plan is needed", "h3 Destroy and replace (1)", "h3 Other changes (1)", "h3 Outputs (1 changed)"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var plans []*Plan
@@ -128,7 +128,7 @@ func TestRenderGolden(t *testing.T) {
 			if f, ok, err := DecodeFacts(body); !ok || err != nil || f.PlannedSHA != m.PlannedSHA {
 				t.Errorf("facts block: ok=%v err=%v sha=%q", ok, err, f.PlannedSHA)
 			}
-			golden.Assert(t, filepath.Join("testdata", c.name+".golden.md"), body)
+			golden.Assert(t, filepath.Join("testdata", "golden", c.name+".golden.md"), body)
 		})
 	}
 }
@@ -192,12 +192,12 @@ func TestRenderDegradesToFit(t *testing.T) {
 		allDestroys             bool
 		compacted               string // the one entry all destroys collapse into
 	}{
-		{"attribute diffs dropped", 50, 400, 8, false, CommentLimit, "attribute diffs left out", true, ""},
-		{"no-risk addresses counted", 300, 3000, 3, false, CommentLimit, "addresses of changes that are not destroy or replace", true, ""},
-		{"count instances compacted", 5000, 3000, 1, false, CommentLimit, "destroy/replace reasons", false, "`module.legacy.aws_instance.old[0..4999]` (5000 delete)"},
-		{"distinct destroys listed compactly", 1000, 3000, 1, true, CommentLimit, "destroy/replace reasons", true, ""},
-		{"destroys cut", 5000, 10, 1, true, CommentLimit, "more destroy/replace not shown", false, ""},
-		{"check limit", 300, 3000, 3, false, CheckLimit, "addresses of changes that are not destroy or replace", true, ""},
+		{"update attributes dropped", 50, 400, 8, false, CommentLimit, "the attributes of 400 changes that destroy nothing", true, ""},
+		{"no-risk addresses counted", 300, 3000, 3, false, CommentLimit, "the addresses and attributes of 3000 changes that destroy nothing", true, ""},
+		{"count instances compacted", 5000, 3000, 1, false, CommentLimit, "why each destroy or replace happens", false, "`module.legacy.aws_instance.old[0..4999]` (5000 delete)"},
+		{"distinct destroys listed compactly", 1000, 3000, 1, true, CommentLimit, "why each destroy or replace happens", true, ""},
+		{"destroys cut", 5000, 10, 1, true, CommentLimit, "more destroys and replaces not named here", false, ""},
+		{"check limit", 300, 3000, 3, false, CheckLimit, "the addresses and attributes of 3000 changes that destroy nothing", true, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := ReadPlan(bytes.NewReader(bigPlan(c.deletes, c.updates, c.attrs, c.named)), "big.json")
@@ -233,7 +233,7 @@ func TestRenderDegradesToFit(t *testing.T) {
 				}
 			case c.allDestroys && missing > 0:
 				t.Errorf("%d of %d destroy addresses missing", missing, c.deletes)
-			case !c.allDestroys && !strings.Contains(body, fmt.Sprintf("and %d more destroy/replace", missing)):
+			case !c.allDestroys && !strings.Contains(body, fmt.Sprintf("and %d more destroys and replaces", missing)):
 				t.Errorf("%d destroy addresses missing without saying so", missing)
 			}
 			hs := checkMarkdown(t, body)
@@ -249,7 +249,7 @@ func TestRenderDegradesToFit(t *testing.T) {
 				t.Fatalf("check output too big: summary %d, text %d", len(summary), len(text))
 			}
 			if c.updates > 0 && c.attrs > 0 {
-				if !strings.Contains(text, "~ tag_0: \"before-value-0\" -> \"after-value-0\"") {
+				if !strings.Contains(text, "-     tag_0 = \"before-value-0\"\n+     tag_0 = \"after-value-0\"\n") {
 					t.Errorf("check text lacks attribute diffs")
 				}
 				if strings.Contains(text, "more resources left out") != (c.updates*c.attrs*45 > CheckLimit) {

@@ -214,7 +214,7 @@ output "plain" { value = terraform_data.app.output }
 	m := Meta{PlannedSHA: "0123456789", HeadSHA: "0123456789"}
 	body := RenderComment(s, v, m, CommentLimit)
 	assertNoCanary(t, "comment of a real plan", body)
-	for _, want := range []string{"`terraform_data.gone`", "`terraform_data.rotate`", "moved from `terraform_data.keep`", "(sensitive)", "### Failed checks (1)", "app input is not one any more"} {
+	for _, want := range []string{"`terraform_data.gone`", "`terraform_data.rotate`", "moved from terraform_data.keep", "(sensitive)", "### Failed checks (1)", "app input is not one any more"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("comment lacks %q:\n%s", want, body)
 		}

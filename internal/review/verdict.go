@@ -2,6 +2,7 @@ package review
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tasuki-sre/tasuki/internal/mdtext"
@@ -86,15 +87,37 @@ func RenderVerdict(f Facts, v Verdict, headSHA string) string {
 			return codeName(ig.User) + " (" + mdtext.Text(mdtext.Truncate(ig.Why, maxNameBytes)) + ")"
 		})+".")
 	}
-	if v.State == StateActionRequired && len(v.WhoMayApprove) > 0 {
-		appr = append(appr, "Who may approve: "+joinCapped(v.WhoMayApprove, codeName)+".")
+	// Who may approve, whenever an approval is still to come.
+	requested := ""
+	if v.NeedsSecondReviewer && (v.State == StateActionRequired || v.State == StateStale) {
+		switch {
+		case len(v.WhoMayApprove) > 0:
+			appr = append(appr, "Who may approve: "+joinCapped(v.WhoMayApprove, codeName)+".")
+		case v.Excluded != nil:
+			who := "Who may approve: anyone with write access"
+			if len(v.Excluded) > 0 {
+				who += " except " + strings.Join(v.Excluded, " and ")
+			}
+			appr = append(appr, who+".") // tasuki's words, not user text
+		}
+		if len(v.Requested) > 0 {
+			requested = "Already requested: " + joinCapped(v.Requested, codeName) + "."
+		}
 	}
-	var tail strings.Builder
-	if len(appr) > 0 {
-		tail.WriteString(strings.Join(appr, " "))
-		tail.WriteString("\n\n")
+	tailOf := func(withRequested bool) string {
+		var tail strings.Builder
+		lines := appr
+		if withRequested && requested != "" {
+			lines = append(slices.Clone(appr), requested)
+		}
+		if len(lines) > 0 {
+			tail.WriteString(strings.Join(lines, " "))
+			tail.WriteString("\n\n")
+		}
+		tail.WriteString(VerdictEnd + "\n")
+		return tail.String()
 	}
-	tail.WriteString(VerdictEnd + "\n")
+	tail := tailOf(true)
 
 	// When the section is too long, reason lines lose their names, then
 	// lines are dropped from the end; the last line says how many were
@@ -118,7 +141,7 @@ func RenderVerdict(f Facts, v Verdict, headSHA string) string {
 		if v.NeedsSecondReviewer {
 			b.WriteString("\n")
 		}
-		b.WriteString(tail.String())
+		b.WriteString(tail)
 		return b.String()
 	}
 	if out := render(risks, 0); len(out) <= MaxVerdictBytes {
@@ -127,8 +150,15 @@ func RenderVerdict(f Facts, v Verdict, headSHA string) string {
 	for dropped := 0; ; dropped++ {
 		// The names are capped (maxVerdictNames of at most maxNameBytes
 		// each), so without reasons the section always fits.
-		if out := render(bare, dropped); len(out) <= MaxVerdictBytes || dropped == len(bare) {
+		out := render(bare, dropped)
+		if len(out) <= MaxVerdictBytes {
 			return out
+		}
+		if dropped == len(bare) {
+			// Every list is capped; only the requested reviewers, on top
+			// of the longest lists, can still be too many.
+			tail = tailOf(false)
+			return render(bare, dropped)
 		}
 	}
 }

@@ -136,7 +136,7 @@ func TestRenderVerdictText(t *testing.T) {
 			"Not counted: `alice` (author).\n\n" + VerdictEnd + "\n"},
 		{"stale", VerdictBegin + "\n### 🕰️ Plan review: plan of `abc1234` is stale: head is `def5678`; a new plan is needed\n\n" +
 			"- delete: `test_instance.test-delete`\n\n" +
-			"Not counted: `alice` (author), `bob` (stale\\: approved abc1234\\, head is def5678).\n\n" + VerdictEnd + "\n"},
+			"Not counted: `alice` (author), `bob` (stale\\: approved abc1234\\, head is def5678). Who may approve: `@acme/payments`.\n\n" + VerdictEnd + "\n"},
 	} {
 		t.Run(c.state, func(t *testing.T) {
 			if diff := cmp.Diff(c.want, RenderVerdict(f, st[c.state].v, st[c.state].head)); diff != "" {
@@ -165,6 +165,7 @@ func TestRenderVerdictBounded(t *testing.T) {
 		v.ApprovedBy = append(v.ApprovedBy, login)
 		v.Ignored = append(v.Ignored, IgnoredApproval{User: login + "x", Why: "stale: approved abc1234, head is def5678"})
 		v.WhoMayApprove = append(v.WhoMayApprove, "@acme/"+strings.Repeat("team", 60))
+		v.Requested = append(v.Requested, "acme/"+strings.Repeat("requested", 10))
 	}
 	sec := RenderVerdict(f, v, vPlanned)
 	if len(sec) > MaxVerdictBytes {
@@ -184,7 +185,7 @@ func TestRenderVerdictBounded(t *testing.T) {
 	}
 	s := Summarize([]*Plan{p}, DefaultConfig())
 	body := RenderComment(s, Evaluate(s, DefaultConfig(), ApprovalFacts{HeadSHA: vPlanned, PlannedSHA: vPlanned}), Meta{PlannedSHA: vPlanned, HeadSHA: vPlanned}, CommentLimit)
-	if !strings.Contains(body, "Shortened to fit") {
+	if !strings.Contains(body, "Not shown here, to fit") {
 		t.Fatalf("the comment was not cut: the case does not test the limit")
 	}
 	got, ok := ReplaceVerdict(body, sec)

@@ -57,6 +57,8 @@ type Server struct {
 	rejects *rejectLog
 
 	previous []byte // also accepted while the secret is rotated; see WithPreviousSecret
+
+	noMetrics bool // see WithoutMetricsRoute
 }
 
 type route struct {
@@ -73,6 +75,16 @@ func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 // WithMetrics sets the collectors the intake reports to and that /metrics
 // serves (default: a fresh metrics.New()).
 func WithMetrics(m *metrics.Metrics) Option { return func(s *Server) { s.metrics = m } }
+
+// WithoutMetricsRoute leaves /metrics off this server, for a process that
+// serves it on a listener of its own (TASUKI_METRICS_LISTEN): once metrics
+// carry repository names, they should not be readable from the internet.
+func WithoutMetricsRoute() Option { return func(s *Server) { s.noMetrics = true } }
+
+// MetricsHandler serves m's registry in Prometheus's format.
+func MetricsHandler(m *metrics.Metrics) http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}
 
 // WithPinger sets what /readyz checks. Without it, a queue that has a
 // Ping(ctx) error method is used, and otherwise /readyz always answers 200.
@@ -160,7 +172,9 @@ func New(q Queue, secret []byte, opts ...Option) (*Server, error) {
 		text(w, http.StatusOK, "ok")
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
+	if !s.noMetrics {
+		s.mux.Handle("GET /metrics", MetricsHandler(s.metrics))
+	}
 	for _, r := range s.routes {
 		s.mux.Handle(r.pattern, r.h)
 	}

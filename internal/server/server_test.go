@@ -28,7 +28,7 @@ import (
 
 var testSecret = []byte("test-webhook-secret")
 
-// fixture is one payload of ../shared/fixtures/webhooks, with the event and
+// fixture is one payload of testdata/fixtures/webhooks, with the event and
 // action its file name gives (EVENT.ACTION.N.json or EVENT.N.json).
 type fixture struct {
 	name, event, action string

@@ -50,6 +50,12 @@ type WorkerOptions struct {
 	// DepthInterval is how often QueueDepth is refreshed and delivery rows
 	// whose job River has cleaned up are pruned (default 15s).
 	DepthInterval time.Duration
+	// Backfill runs backfill jobs (backfill.go); nil leaves them queued for
+	// a process that has one.
+	Backfill Backfiller
+	// OnlyBackfills runs backfill jobs and no deliveries (`app backfill`
+	// running the job it queued); the dispatcher may be nil then.
+	OnlyBackfills bool
 }
 
 // PeriodicJob is work that runs every Interval (at least 1s), once across
@@ -99,7 +105,7 @@ type Workers struct {
 // RunWorkers starts processing stored deliveries with d, and the periodic
 // jobs, until Stop (or Close) is called. ctx only bounds starting.
 func (s *Store) RunWorkers(ctx context.Context, d Dispatcher, opts WorkerOptions) (*Workers, error) {
-	if d == nil {
+	if d == nil && !opts.OnlyBackfills {
 		return nil, errors.New("run workers: nil dispatcher")
 	}
 	if opts.Concurrency <= 0 {
@@ -136,6 +142,19 @@ func (s *Store) RunWorkers(ctx context.Context, d Dispatcher, opts WorkerOptions
 	dw := &deliveryWorker{s: s, d: d, opts: opts}
 	if err := river.AddWorkerSafely(workers, dw); err != nil {
 		return nil, fmt.Errorf("run workers: %w", err)
+	}
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Concurrency}}
+	if opts.OnlyBackfills {
+		queues = map[string]river.QueueConfig{}
+	}
+	if opts.Backfill != nil {
+		if err := river.AddWorkerSafely(workers, &backfillWorker{s: s, b: opts.Backfill}); err != nil {
+			return nil, fmt.Errorf("run workers: %w", err)
+		}
+		queues[backfillQueue] = river.QueueConfig{MaxWorkers: backfillConcurrency}
+	}
+	if len(queues) == 0 {
+		return nil, errors.New("run workers: OnlyBackfills without a Backfill runner")
 	}
 	pw := &periodicWorker{s: s, jobs: map[string]PeriodicJob{}}
 	var periodic []*river.PeriodicJob
@@ -179,7 +198,7 @@ func (s *Store) RunWorkers(ctx context.Context, d Dispatcher, opts WorkerOptions
 		ID:                          live.id,
 		Logger:                      riverLogger(s.log),
 		Workers:                     workers,
-		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Concurrency}},
+		Queues:                      queues,
 		PeriodicJobs:                periodic,
 		FetchCooldown:               opts.FetchCooldown,
 		FetchPollInterval:           opts.FetchPollInterval,

@@ -152,8 +152,11 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
   services:
     api: {repos: [acme/api], paths: [cmd/, internal/], team: payments}
 leadtime:
-  whatever: [1, 2]
+  timezone: Europe/Berlin
+  services:
+    api: {paths: [services/api], environments: [production-api]}
 `},
+		{name: "unknown leadtime key", doc: "leadtime:\n  whatever: [1, 2]\n"},
 		{name: "unknown section", doc: "revew: {}\n"},
 		{name: "unknown key", doc: "ownership:\n  default_tem: x\n"},
 		{name: "unknown nested key", doc: "ownership:\n  teams:\n    a: {srez: [x]}\n"},

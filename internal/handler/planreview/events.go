@@ -37,11 +37,12 @@ var (
 // permissions are what plan review needs, whichever event starts it:
 // contents read (the configuration, CODEOWNERS, catalog-info.yaml), pull
 // requests write (the pull request, its commits, reviews and files; the
-// sticky comment), checks write (tasuki/plan-review) and members read
-// (approvers' team membership).
+// sticky comment), checks write (tasuki/plan-review), members read
+// (approvers' team membership) and issues read (the SRE handoff issue,
+// whose phase says who may approve a risky plan).
 func permissions() map[string]string {
 	return handler.MergePermissions(handler.BasePermissions(), handler.WriterCheckRuns(), handler.WriterPullRequestComments(),
-		map[string]string{handler.PermPullRequests: handler.Read, handler.PermMembers: handler.Read})
+		map[string]string{handler.PermPullRequests: handler.Read, handler.PermMembers: handler.Read, handler.PermIssues: handler.Read})
 }
 
 // Handles lists pull_request_review.
@@ -115,7 +116,9 @@ func (r *Review) reevaluateEvent(ctx context.Context, d dispatch.Delivery, actio
 	if err != nil {
 		return fmt.Errorf("client for installation %d: %w", instID, err)
 	}
-	_, err = r.reevaluateLocked(ctx, log, c, owner, name, pr.GetNumber())
+	// The payload's pull request (head, author, requested reviewers) is as
+	// of the event; the reviews are read afresh.
+	_, err = r.reevaluateLocked(ctx, log, c, owner, name, pr.GetNumber(), pr)
 	return err
 }
 
@@ -158,7 +161,9 @@ func (h *Rerun) Handle(ctx context.Context, d dispatch.Delivery) error {
 	var errs []error
 	for _, n := range slices.Sorted(maps.Keys(numbers)) {
 		pr := &github.PullRequest{Number: github.Int(n)}
-		if err := h.Review.reevaluateEvent(ctx, d, ev.GetAction(), ev.GetSender(), ev.GetInstallation(), ev.GetRepo(), pr); err != nil {
+		// "Re-run" writes the check run even if tasuki remembers it saying
+		// the same.
+		if err := h.Review.reevaluateEvent(forceCheck(ctx), d, ev.GetAction(), ev.GetSender(), ev.GetInstallation(), ev.GetRepo(), pr); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -10,9 +10,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"path"
-	"slices"
 	"strings"
 
 	"github.com/google/go-github/v60/github"
@@ -54,6 +52,9 @@ type Review struct {
 	// adjust, when set, changes the loaded configuration; the Action uses
 	// it for policy inputs such as `approvals`.
 	adjust func(*config.Config)
+	// teamsHint, when set, says why team membership cannot be read
+	// (WithTeamsUnverifiable).
+	teamsHint string
 }
 
 // Option configures a Review.
@@ -82,6 +83,10 @@ func New(b *handler.Base, opts ...Option) *Review {
 	}
 	if r.writer == nil {
 		r.writer = func(c *github.Client) planWriter { return b.Writer(c) }
+	}
+	if b.Memo != nil {
+		inner := r.writer
+		r.writer = func(c *github.Client) planWriter { return &checkMemo{planWriter: inner(c), memo: b.Memo} }
 	}
 	return r
 }
@@ -158,6 +163,7 @@ func (r *Review) postPlan(ctx context.Context, c *github.Client, in PostPlanInpu
 	var (
 		res   PostPlanResult
 		facts review.Facts
+		a     approval
 	)
 	if len(in.Unreadable) > 0 {
 		// No facts of a half-read plan: Reevaluate must keep failing until
@@ -173,15 +179,19 @@ func (r *Review) postPlan(ctx context.Context, c *github.Client, in PostPlanInpu
 		res.Conclusion = "failure"
 	} else {
 		res.Summary = review.Summarize(in.Plans, cfg.Review)
-		af, err := r.approvalFacts(ctx, c, in.Owner, in.Repo, in.Number, cfg)
+		risky := len(res.Summary.Risky) > 0 || res.Summary.RiskyOmitted > 0
+		var err error
+		a, err = r.approvalFacts(ctx, c, in.Owner, in.Repo, in.Number, cfg, risky, nil)
 		if err != nil {
 			return res, err
 		}
+		af := a.af
 		af.PlannedSHA = in.HeadSHA
 		meta.HeadSHA = af.HeadSHA
 		res.Verdict = review.Evaluate(res.Summary, cfg.Review, af)
-		res.Body = review.RenderComment(res.Summary, res.Verdict, meta, review.CommentLimit)
+		res.Body = commentNotes(review.RenderComment(res.Summary, res.Verdict, meta, review.CommentLimit), a.notes)
 		res.CheckTitle, res.CheckSummary, res.CheckText = review.RenderCheck(res.Summary, res.Verdict, meta)
+		res.CheckText = notesText(a.notes, res.CheckText)
 		res.Conclusion = review.Conclusion(res.Verdict)
 	}
 
@@ -195,6 +205,10 @@ func (r *Review) postPlan(ctx context.Context, c *github.Client, in PostPlanInpu
 	}
 	res.CommentID, res.CommentURL = done[0].ID, done[0].URL
 	res.CheckRunID = done[1].ID
+	if err := r.askSecondary(ctx, w, in.Owner, in.Repo, in.Number, in.HeadSHA, a); err != nil {
+		// A courtesy: the review and check are posted; the next plan asks again.
+		log.WarnContext(ctx, "could not ask the handoff's secondary team to review", "err", err)
+	}
 	log.InfoContext(ctx, "plan review posted", "state", res.Verdict.State, "conclusion", res.Conclusion,
 		"comment", res.CommentID, "check_run", res.CheckRunID)
 	return res, nil
@@ -226,24 +240,32 @@ type ReevaluateResult struct {
 // same result and writes nothing the second time.
 func (r *Review) Reevaluate(ctx context.Context, c *github.Client, owner, repo string, number int) (ReevaluateResult, error) {
 	log := r.base.Logger().With("repo", owner+"/"+repo, "pr", number)
-	return r.reevaluateLocked(ctx, log, c, owner, repo, number)
+	return r.reevaluateLocked(ctx, log, c, owner, repo, number, nil)
 }
 
-func (r *Review) reevaluateLocked(ctx context.Context, log *slog.Logger, c *github.Client, owner, repo string, number int) (ReevaluateResult, error) {
+// ReevaluatePR is Reevaluate for the pull request pr as an event's payload
+// carries it (the Action's pull_request_review event): its head, author
+// and requested reviewers are taken from pr rather than read again.
+func (r *Review) ReevaluatePR(ctx context.Context, c *github.Client, owner, repo string, pr *github.PullRequest) (ReevaluateResult, error) {
+	log := r.base.Logger().With("repo", owner+"/"+repo, "pr", pr.GetNumber())
+	return r.reevaluateLocked(ctx, log, c, owner, repo, pr.GetNumber(), pr)
+}
+
+func (r *Review) reevaluateLocked(ctx context.Context, log *slog.Logger, c *github.Client, owner, repo string, number int, pr *github.PullRequest) (ReevaluateResult, error) {
 	var res ReevaluateResult
 	key := fmt.Sprintf("plan-review:%s/%s#%d", owner, repo, number)
 	err := r.lock(ctx, key, func(ctx context.Context) error {
 		var err error
-		res, err = r.reevaluate(ctx, log, c, owner, repo, number)
+		res, err = r.reevaluate(ctx, log, c, owner, repo, number, pr)
 		return err
 	})
 	return res, err
 }
 
-func (r *Review) reevaluate(ctx context.Context, log *slog.Logger, c *github.Client, owner, repo string, number int) (ReevaluateResult, error) {
+func (r *Review) reevaluate(ctx context.Context, log *slog.Logger, c *github.Client, owner, repo string, number int, pr *github.PullRequest) (ReevaluateResult, error) {
 	var res ReevaluateResult
 	w := r.writer(c)
-	cm, err := w.FindComment(ctx, owner, repo, number, CommentMarker(number))
+	cm, err := r.findComment(ctx, c, w, owner, repo, number)
 	if err != nil {
 		return res, fmt.Errorf("find plan review comment on %s/%s#%d: %w", owner, repo, number, err)
 	}
@@ -257,14 +279,24 @@ func (r *Review) reevaluate(ctx context.Context, log *slog.Logger, c *github.Cli
 	if err != nil {
 		return res, err
 	}
-	af, err := r.approvalFacts(ctx, c, owner, repo, number, cfg)
+	s := facts.Summary()
+	a, err := r.approvalFacts(ctx, c, owner, repo, number, cfg, ferr == nil && found && (len(s.Risky) > 0 || s.RiskyOmitted > 0), pr)
 	if err != nil {
 		return res, err
 	}
+	af := a.af
 	res.HeadSHA = af.HeadSHA
 	meta := review.Meta{Repo: owner + "/" + repo, PR: number, HeadSHA: af.HeadSHA, PlannedSHA: facts.PlannedSHA}
 	var title, summary, text, body string
 	switch {
+	case found && ferr == nil && r.factsEdited(ctx, owner, repo, number, cm):
+		// Someone edited the facts tasuki wrote: believing them could pass
+		// a risky plan without its second reviewer.
+		log.WarnContext(ctx, "plan facts in tasuki's comment were edited by someone else", "comment", cm.GetID())
+		res.Verdict = review.Verdict{State: review.StateError}
+		res.Conclusion = "failure"
+		title = "Plan review record was edited: post the plan again"
+		summary = "The plan facts in tasuki's comment are not the ones tasuki wrote (someone edited the comment), so it cannot tell what the plan changes. Run the plan again to post a fresh review."
 	case ferr != nil || !found:
 		// tasuki wrote the comment, so an unreadable block means it was
 		// edited by hand or written by an incompatible version.
@@ -275,11 +307,11 @@ func (r *Review) reevaluate(ctx context.Context, log *slog.Logger, c *github.Cli
 		summary = "tasuki could not read the plan facts in its comment, so it cannot tell what the plan changes. Run the plan again to post a fresh review."
 	default:
 		af.PlannedSHA = facts.PlannedSHA
-		s := facts.Summary()
 		res.Verdict = review.Evaluate(s, cfg.Review, af)
 		res.Conclusion = review.Conclusion(res.Verdict)
 		title, summary, text = review.RenderCheck(s, res.Verdict, meta)
-		body = newVerdictBody(ctx, log, cm, review.RenderVerdict(facts, res.Verdict, af.HeadSHA))
+		text = notesText(a.notes, text)
+		body = newVerdictBody(ctx, log, cm, withNotes(review.RenderVerdict(facts, res.Verdict, af.HeadSHA), a.notes))
 	}
 	res.CheckTitle = title
 	pub := review.Publication{
@@ -351,35 +383,6 @@ func (r *Review) loadConfig(ctx context.Context, c *github.Client, owner, repo s
 	return cfg, nil
 }
 
-// approvalFacts reads what Evaluate needs about the pull request: head,
-// author, pushers, reviews, and who counts as an approver.
-func (r *Review) approvalFacts(ctx context.Context, c *github.Client, owner, repo string, number int, cfg config.Config) (review.ApprovalFacts, error) {
-	var af review.ApprovalFacts
-	pr, _, err := c.PullRequests.Get(ctx, owner, repo, number)
-	if err != nil {
-		return af, fmt.Errorf("read pull request %s/%s#%d: %w", owner, repo, number, err)
-	}
-	af.HeadSHA = pr.GetHead().GetSHA()
-	af.Author = pr.GetUser().GetLogin()
-
-	if cfg.Review.ExcludePushers {
-		af.Pushers, err = prPushers(ctx, c, owner, repo, number)
-		if err != nil {
-			return af, err
-		}
-	}
-	af.Reviews, err = prReviews(ctx, c, owner, repo, number)
-	if err != nil {
-		return af, err
-	}
-	elig, who, err := r.eligibility(ctx, c, owner, repo, number, cfg, af)
-	if err != nil {
-		return af, err
-	}
-	af.Eligible, af.WhoMayApprove = elig, who
-	return af, nil
-}
-
 // Bounds of the reads that decide who may approve a plan. Past one, the
 // read fails: approving on part of the reviews or pushers could count an
 // approval that a later review withdrew, or a pusher's own.
@@ -433,99 +436,6 @@ func prReviews(ctx context.Context, c *github.Client, owner, repo string, number
 		})
 	}
 	return out, nil
-}
-
-// eligibility works out who counts as an approver under cfg: the listed
-// users, members of the listed teams and, with codeowners, the owners of the
-// changed Terraform files. Membership is only asked for reviewers who
-// approved (the only logins Evaluate asks about), to spare API calls.
-// No approvers configured, or codeowners alone naming nobody, means anyone
-// GitHub lets approve (write access).
-func (r *Review) eligibility(ctx context.Context, c *github.Client, owner, repo string, number int, cfg config.Config, af review.ApprovalFacts) (func(string) bool, []string, error) {
-	ap := cfg.Review.Approvers
-	if len(ap.Teams) == 0 && len(ap.Users) == 0 && !ap.Codeowners {
-		return nil, nil, nil
-	}
-	var who []string
-	users := map[string]bool{}
-	var teams []string // org/slug
-	for _, u := range ap.Users {
-		u = strings.TrimPrefix(u, "@")
-		users[strings.ToLower(u)] = true
-		who = append(who, "@"+u)
-	}
-	for _, t := range ap.Teams {
-		t = strings.TrimPrefix(t, "@")
-		teams = append(teams, t)
-		who = append(who, "@"+t)
-	}
-	if ap.Codeowners {
-		paths, err := terraformPaths(ctx, c, owner, repo, number)
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(paths) > 0 {
-			o, err := r.ownership.ResolveWith(ctx, c, owner, repo, cfg.Ownership, nil, paths)
-			if err != nil {
-				return nil, nil, fmt.Errorf("resolve code owners of %s/%s#%d: %w", owner, repo, number, err)
-			}
-			for _, p := range slices.Sorted(maps.Keys(o.PathOwners)) {
-				for _, ow := range o.PathOwners[p] {
-					ow = strings.TrimPrefix(ow, "@")
-					if strings.Contains(ow, "@") {
-						continue // an e-mail address cannot be matched to a login
-					}
-					if strings.Contains(ow, "/") {
-						if !slices.Contains(teams, ow) {
-							teams = append(teams, ow)
-							who = append(who, "@"+ow)
-						}
-					} else if !users[strings.ToLower(ow)] {
-						users[strings.ToLower(ow)] = true
-						who = append(who, "@"+ow)
-					}
-				}
-			}
-		}
-	}
-	if len(users) == 0 && len(teams) == 0 {
-		// Only codeowners was asked for and no changed Terraform file has
-		// an owner: nobody could ever approve, so fall back to anyone
-		// GitHub lets approve rather than block the pull request forever.
-		return nil, nil, nil
-	}
-	// Only approvals on the head by someone not excluded can count, so only
-	// those approvers' memberships are worth an API call.
-	eligible := map[string]bool{}
-	for _, rv := range af.Reviews {
-		if !strings.EqualFold(rv.State, "APPROVED") {
-			continue
-		}
-		l := strings.ToLower(rv.User)
-		if _, done := eligible[l]; done {
-			continue
-		}
-		if users[l] {
-			eligible[l] = true
-			continue
-		}
-		eligible[l] = false
-		if cfg.Review.ExcludeAuthor && strings.EqualFold(rv.User, af.Author) {
-			continue
-		}
-		for _, t := range teams {
-			org, slug, _ := strings.Cut(t, "/")
-			ok, err := r.ownership.IsTeamMember(ctx, c, org, slug, rv.User)
-			if err != nil {
-				return nil, nil, err
-			}
-			if ok {
-				eligible[l] = true
-				break
-			}
-		}
-	}
-	return func(login string) bool { return eligible[strings.ToLower(login)] }, who, nil
 }
 
 // terraformFile reports whether p is a file whose change changes a plan.

@@ -291,6 +291,11 @@ func (p *Handler) update(ctx context.Context, log *slog.Logger, c *github.Client
 			facts.Changes, facts.ChangeGaps, relist = list, gaps, true
 		}
 	}
+	if !relist {
+		// The suspect deployment was found among the changes listed when
+		// the postmortem opened; the facts section recorded it.
+		facts.Suspect = core.SuspectOf(pm.GetBody())
+	}
 	sections := core.Sections(inc, facts, pc)
 	if !relist {
 		delete(sections, core.SectionChanges)
@@ -591,6 +596,6 @@ func (p *Handler) reportTemplateError(ctx context.Context, log *slog.Logger, c *
 	}
 	body := fmt.Sprintf("The postmortem template %s could not be used, so the postmortem was written from the built-in template.\n\n%s\n\nFix the template; the next postmortem will use it.\n\n%s",
 		where, mdtext.Block(msg, "text"), m)
-	_, _, err := p.Writer(c).EnsureComment(ctx, inc.Owner, inc.Repo, inc.Number, m, body)
+	_, err := p.Writer(c).Execute(ctx, inc.Owner, inc.Repo, []intent.Intent{{Kind: intent.EnsureComment, Number: inc.Number, Marker: m, Body: body}})
 	return err
 }

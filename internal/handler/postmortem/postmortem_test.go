@@ -446,7 +446,7 @@ func TestLifecycle(t *testing.T) {
 		if len(rs) != 1 {
 			t.Fatalf("%d reminders, want 1", len(rs))
 		}
-		if !strings.HasPrefix(rs[0].GetBody(), "@octocat: this postmortem was due on **2026-03-20**. It has no action items yet.") {
+		if !strings.Contains(rs[0].GetBody(), "- @octocat: the postmortem was due on **2026-03-20**; it still needs the sections “Summary”, “Impact”, “Contributing factors”, “Action items” filled in; a review sign-off (`/tasuki approve` by someone other than its author); action items — reminder 1 of 3, to the owner.") {
 			t.Errorf("reminder: %s", rs[0].GetBody())
 		}
 	})
@@ -454,8 +454,8 @@ func TestLifecycle(t *testing.T) {
 	var followups []*github.Issue
 	t.Run("followup opens issues once and links them", func(t *testing.T) {
 		person := clientAs(e, "octocat")
-		body := strings.Replace(e.srv.Issue(testRepo, pm.GetNumber()).GetBody(), "## Lessons",
-			"- [ ] Add jitter to token refresh — owner: @octocat — type: prevent\n- [ ] Alert on checkout 5xx rate — type: mitigate\n- [x] Roll back — type: mitigate\n\n## Lessons", 1)
+		body := strings.Replace(e.srv.Issue(testRepo, pm.GetNumber()).GetBody(), "## Supporting links",
+			"- [ ] Add jitter to token refresh — owner: @octocat — type: prevent — priority: P1 — due: 2026-04-01\n- [ ] Alert on checkout 5xx rate — type: mitigate\n- [x] Roll back — type: mitigate\n\n## Supporting links", 1)
 		_, _, err := person.Issues.Edit(ctx, "Codertocat", "Hello-World", pm.GetNumber(), &github.IssueRequest{Body: &body})
 		must(t, err)
 		c, _, err := person.Issues.CreateComment(ctx, "Codertocat", "Hello-World", pm.GetNumber(), &github.IssueComment{Body: github.String("/tasuki followup")})
@@ -476,9 +476,21 @@ func TestLifecycle(t *testing.T) {
 		if diff := cmp.Diff([]string{"Action item: Add jitter to token refresh @octocat", "Action item: Alert on checkout 5xx rate @"}, titles); diff != "" {
 			t.Fatalf("follow-up issues (-want +got):\n%s", diff)
 		}
+		// Labelled for tracking, with the item's priority, and linking back.
+		if diff := cmp.Diff([]string{"postmortem-action", "P1"}, labelNames(followups[0].Labels)); diff != "" {
+			t.Errorf("labels of the first follow-up (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"postmortem-action"}, labelNames(followups[1].Labels)); diff != "" {
+			t.Errorf("labels of the second follow-up (-want +got):\n%s", diff)
+		}
+		for _, want := range []string{"Action item from the postmortem [Codertocat/Hello-World#" + fmt.Sprint(pm.GetNumber()) + "](" + pm.GetHTMLURL() + ")", "- **Priority:** P1", "- **Due:** 2026-04-01"} {
+			if !strings.Contains(followups[0].GetBody(), want) {
+				t.Errorf("follow-up body lacks %q:\n%s", want, followups[0].GetBody())
+			}
+		}
 		got := e.srv.Issue(testRepo, pm.GetNumber()).GetBody()
 		for _, want := range []string{
-			fmt.Sprintf("- [ ] Add jitter to token refresh — owner: @octocat — type: prevent — #%d\n", followups[0].GetNumber()),
+			fmt.Sprintf("- [ ] Add jitter to token refresh — owner: @octocat — type: prevent — priority: P1 — due: 2026-04-01 — #%d\n", followups[0].GetNumber()),
 			fmt.Sprintf("- [ ] Alert on checkout 5xx rate — type: mitigate — #%d\n", followups[1].GetNumber()),
 			"- [x] Roll back — type: mitigate\n",
 		} {
@@ -506,23 +518,77 @@ func TestLifecycle(t *testing.T) {
 			strings.ReplaceAll(hs[0].GetBody(), fmt.Sprintf("key=%d ", c.GetID()), "key=COMMENT-ID "))
 	})
 
-	t.Run("complete when linked issues close", func(t *testing.T) {
-		must(t, h.Sweep(ctx, "Codertocat", "Hello-World"))
-		if is := e.srv.Issue(testRepo, pm.GetNumber()); is.GetState() != "open" {
-			t.Fatal("closed while follow-ups are open")
-		}
+	t.Run("not complete while blank or unapproved", func(t *testing.T) {
 		for _, f := range followups {
 			_, _, err := clientAs(e, "octocat").Issues.Edit(ctx, "Codertocat", "Hello-World", f.GetNumber(), &github.IssueRequest{State: github.String("closed")})
 			must(t, err)
 		}
+		// Every action item is done, but the narrative is still blank and
+		// nobody signed it off: it stays open.
+		must(t, h.Sweep(ctx, "Codertocat", "Hello-World"))
+		if is := e.srv.Issue(testRepo, pm.GetNumber()); is.GetState() != "open" {
+			t.Fatal("closed while blank and unapproved")
+		}
+		// The incident's author may not sign off; the refusal records nothing.
+		c, _, err := clientAs(e, "Codertocat").Issues.CreateComment(ctx, "Codertocat", "Hello-World", pm.GetNumber(), &github.IssueComment{Body: github.String("/tasuki approve")})
+		must(t, err)
+		must(t, router.Dispatch(ctx, e.commentDelivery(pm.GetNumber(), c)))
+		rs := e.commentsWith(pm.GetNumber(), core.KindApproval)
+		if len(rs) != 1 || !strings.Contains(rs[0].GetBody(), "`Codertocat` cannot sign off this postmortem") {
+			t.Fatalf("refusal: %v", rs)
+		}
+		if _, found, _ := core.DecodeState(rs[0].GetBody()); found {
+			t.Error("the refusal records a sign-off")
+		}
+		// Someone else signs off; blank sections still keep it open.
+		c, _, err = clientAs(e, "hubot").Issues.CreateComment(ctx, "Codertocat", "Hello-World", pm.GetNumber(), &github.IssueComment{Body: github.String("/tasuki approve")})
+		must(t, err)
+		d := e.commentDelivery(pm.GetNumber(), c)
+		must(t, router.Dispatch(ctx, d))
+		must(t, router.Dispatch(ctx, d)) // redelivered
+		rs = e.commentsWith(pm.GetNumber(), core.KindApproval)
+		if len(rs) != 2 || !strings.Contains(rs[1].GetBody(), "Signed off by `hubot` on 2026-03-22 08:00 UTC. Before it closes it still needs the sections “Summary”, “Impact”, “Contributing factors” filled in.") {
+			t.Fatalf("sign-off replies: %d\n%s", len(rs), rs[len(rs)-1].GetBody())
+		}
+		must(t, h.Sweep(ctx, "Codertocat", "Hello-World"))
+		if is := e.srv.Issue(testRepo, pm.GetNumber()); is.GetState() != "open" {
+			t.Fatal("closed while required sections are blank")
+		}
+		// A person forging a sign-off block in their own comment changes nothing.
+		forged := core.EncodeState(core.Record{Approval: &core.Approval{By: "mallory", At: e.clock.Now()}})
+		_, _, err = clientAs(e, "mallory").Issues.CreateComment(ctx, "Codertocat", "Hello-World", pm.GetNumber(), &github.IssueComment{Body: &forged})
+		must(t, err)
+	})
+
+	t.Run("complete once written, approved and done", func(t *testing.T) {
+		person := clientAs(e, "octocat")
+		body := e.srv.Issue(testRepo, pm.GetNumber()).GetBody()
+		for _, sec := range []string{"## Impact\n", "## Contributing factors\n"} {
+			body = strings.Replace(body, sec, sec+"\nWritten by a person.\n", 1)
+		}
+		// The summary tasuki drafted from the incident is kept: its note goes.
+		body = strings.Replace(body, core.DraftNote, "", 1)
+		_, _, err := person.Issues.Edit(ctx, "Codertocat", "Hello-World", pm.GetNumber(), &github.IssueRequest{Body: &body})
+		must(t, err)
+		e.clock.Set(parseTime("2026-03-23T08:00:00Z"))
 		must(t, h.Sweep(ctx, "Codertocat", "Hello-World"))
 		must(t, h.Sweep(ctx, "Codertocat", "Hello-World"))
 		is := e.srv.Issue(testRepo, pm.GetNumber())
 		if is.GetState() != "closed" || !hasLabel(labelNames(is.Labels), "postmortem-complete") {
 			t.Errorf("state %s labels %v", is.GetState(), labelNames(is.Labels))
 		}
-		if n := len(e.commentsWith(pm.GetNumber(), core.KindComplete)); n != 1 {
-			t.Errorf("%d completion comments, want 1", n)
+		cs := e.commentsWith(pm.GetNumber(), core.KindComplete)
+		if len(cs) != 1 {
+			t.Fatalf("%d completion comments, want 1", len(cs))
+		}
+		for _, want := range []string{
+			"- **Written:** the required sections are filled in (“Summary”, “Impact”, “Timeline”, “Contributing factors”, “Action items”), as read on 2026-03-23 08:00 UTC.",
+			"by `hubot` on 2026-03-22 08:00 UTC.",
+			"- **Action items:** all 3 done (1 checked, 2 with their issue closed, the last on 2026-03-22 08:00 UTC).",
+		} {
+			if !strings.Contains(cs[0].GetBody(), want) {
+				t.Errorf("completion comment lacks %q:\n%s", want, cs[0].GetBody())
+			}
 		}
 	})
 }
@@ -716,7 +782,7 @@ func TestSweepInstallations(t *testing.T) {
 	must(t, h.SweepInstallations(ctx, apps))
 	must(t, h.SweepInstallations(ctx, apps))
 	rs := e.commentsWith(pm.GetNumber(), core.KindReminder)
-	if len(rs) != 1 || !strings.HasPrefix(rs[0].GetBody(), "@octocat: this postmortem was due on **2026-03-02**.") {
+	if len(rs) != 1 || !strings.Contains(rs[0].GetBody(), "- @octocat: the postmortem was due on **2026-03-02**") {
 		t.Fatalf("reminders: %d", len(rs))
 	}
 	swept := map[string]bool{}

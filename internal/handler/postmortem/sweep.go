@@ -139,28 +139,23 @@ func (p *Handler) sweepRepo(ctx context.Context, log *slog.Logger, c *github.Cli
 func (p *Handler) sweepOne(ctx context.Context, log *slog.Logger, c *github.Client, pc core.Config, owner, repo string, is *github.Issue, now time.Time) error {
 	key := "postmortem-sweep:" + owner + "/" + repo + "#" + strconv.Itoa(is.GetNumber())
 	return p.Locker.WithLock(ctx, key, func(ctx context.Context) error {
-		st := core.State{Owner: owner, Repo: repo, Number: is.GetNumber(), Body: is.GetBody(),
-			Labels: labelNames(is.Labels), Open: is.GetState() == "open", Assignees: logins(is.Assignees)}
-		closed, err := p.linkedClosed(ctx, c, owner, repo, st.Body)
+		st, err := p.state(ctx, c, owner, repo, is)
 		if err != nil {
 			return err
 		}
-		st.Closed = closed
-		// Decide first without markers: most days there is nothing to do,
-		// and then the comments need not be read.
-		if len(core.Decide(st, now, pc)) == 0 {
+		// Decide first without tasuki's comments: most days there is
+		// nothing to do, and then they need not be read. Only a sign-off
+		// can complete a postmortem that is otherwise done, and only the
+		// records can silence a reminder that is due.
+		pr := core.ProgressOf(st, pc)
+		if len(core.Decide(st, now, pc)) == 0 && !(len(pr.Missing) == 0 && len(pr.Items) > 0 && pr.Done == len(pr.Items)) {
 			return nil
 		}
-		w := p.Writer(c)
-		cs, err := w.TrustedComments(ctx, owner, repo, is.GetNumber())
-		if err != nil {
+		if err := p.readRecords(ctx, log, c, &st); err != nil {
 			return err
 		}
-		for _, cm := range cs {
-			st.Markers = append(st.Markers, marker.Find(cm.GetBody())...)
-		}
 		intents := core.Decide(st, now, pc)
-		if _, err := w.Execute(ctx, owner, repo, intents); err != nil {
+		if _, err := p.Writer(c).Execute(ctx, owner, repo, intents); err != nil {
 			return err
 		}
 		for _, in := range intents {
@@ -175,17 +170,64 @@ func (p *Handler) sweepOne(ctx context.Context, log *slog.Logger, c *github.Clie
 	})
 }
 
-// linkedClosed reads the state of the issues linked from action items that
-// are not checked, stopping at the first open one (then the postmortem
-// cannot be complete, and the rest need not be read).
-func (p *Handler) linkedClosed(ctx context.Context, c *github.Client, owner, repo, body string) (map[string]bool, error) {
-	closed := map[string]bool{}
-	for _, it := range core.ParseActionItems(body) {
-		if it.Checked {
+// state reads what the core decides a postmortem on, except tasuki's
+// comments (readRecords): the issue and its linked issues' states.
+func (p *Handler) state(ctx context.Context, c *github.Client, owner, repo string, is *github.Issue) (core.State, error) {
+	st := core.State{Owner: owner, Repo: repo, Number: is.GetNumber(), URL: is.GetHTMLURL(), Body: is.GetBody(),
+		Labels: labelNames(is.Labels), Open: is.GetState() == "open", Assignees: logins(is.Assignees)}
+	if u := is.GetUser(); u != nil && !isBot(u) && !p.Identity.Trusts(u) {
+		st.Authors = append(st.Authors, u.GetLogin()) // a postmortem written by hand
+	}
+	// Only tasuki's own issue has generated sections tasuki wrote.
+	st.HandWritten = !p.Identity.Trusts(is.GetUser())
+	closed, closedAt, err := p.linkedClosed(ctx, c, owner, repo, st.Body)
+	if err != nil {
+		return st, err
+	}
+	st.Closed, st.ClosedAt = closed, closedAt
+	return st, nil
+}
+
+// readRecords reads the markers and hidden state of tasuki's own comments
+// on the postmortem into st. Comments by anyone else are not read: a
+// person cannot sign off or silence a reminder by writing a block.
+func (p *Handler) readRecords(ctx context.Context, log *slog.Logger, c *github.Client, st *core.State) error {
+	cs, err := p.Writer(c).TrustedComments(ctx, st.Owner, st.Repo, st.Number)
+	if err != nil {
+		return err
+	}
+	for _, cm := range cs {
+		st.Markers = append(st.Markers, marker.Find(cm.GetBody())...)
+		r, found, err := core.DecodeState(cm.GetBody())
+		if err != nil {
+			log.WarnContext(ctx, "unreadable postmortem state", "comment", cm.GetID(), "err", err)
 			continue
 		}
-		if it.Issue.Number == 0 {
-			return closed, nil
+		if found {
+			st.Records = append(st.Records, r)
+		}
+	}
+	return nil
+}
+
+// maxLinked bounds the linked issues read per postmortem.
+const maxLinked = 100
+
+// linkedClosed reads the state of the issues linked from action items that
+// are not checked (at most maxLinked): whether each is closed, and when.
+func (p *Handler) linkedClosed(ctx context.Context, c *github.Client, owner, repo, body string) (map[string]bool, map[string]time.Time, error) {
+	closed := map[string]bool{}
+	closedAt := map[string]time.Time{}
+	read := 0
+	for _, it := range core.ParseActionItems(body) {
+		if it.Checked || it.Issue.Number == 0 {
+			continue
+		}
+		if _, seen := closed[it.Issue.String()]; seen {
+			continue
+		}
+		if read++; read > maxLinked {
+			break
 		}
 		o, r := it.Issue.Owner, it.Issue.Repo
 		if o == "" {
@@ -194,14 +236,15 @@ func (p *Handler) linkedClosed(ctx context.Context, c *github.Client, owner, rep
 		is, _, err := c.Issues.Get(ctx, o, r, it.Issue.Number)
 		if err != nil {
 			if handler.IsStatus(err, http.StatusNotFound) || handler.IsStatus(err, http.StatusGone) {
-				return closed, nil // an unreadable issue is not done
+				closed[it.Issue.String()] = false // an unreadable issue is not done
+				continue
 			}
-			return nil, fmt.Errorf("get linked issue %s: %w", it.Issue, err)
+			return nil, nil, fmt.Errorf("get linked issue %s: %w", it.Issue, err)
 		}
-		if is.GetState() != "closed" {
-			return closed, nil
+		closed[it.Issue.String()] = is.GetState() == "closed"
+		if is.GetState() == "closed" {
+			closedAt[it.Issue.String()] = is.GetClosedAt().Time
 		}
-		closed[it.Issue.String()] = true
 	}
-	return closed, nil
+	return closed, closedAt, nil
 }
