@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"maps"
 	"os"
@@ -8,8 +9,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/google/go-cmp/cmp"
@@ -166,18 +169,57 @@ func TestActionYML(t *testing.T) {
 	if code, _, stderr := runCLI(t, ae.vars, ae.vars["INPUT_COMMAND"]); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var set, declared []string
-	for k := range ae.outputs(t) {
-		set = append(set, k)
+	// Declared: what plan-review set on this run (its resource counts are
+	// named at run time) and every output any command's source sets.
+	ran := ae.outputs(t)
+	setBy := setOutputs(t)
+	want := map[string]bool{}
+	for k := range ran {
+		want[k] = true
 	}
-	for k := range a.Outputs {
-		declared = append(declared, k)
+	for k := range setBy {
+		want[k] = true
 	}
-	slices.Sort(set)
-	slices.Sort(declared)
-	if diff := cmp.Diff(declared, set); diff != "" {
+	declared := slices.Sorted(maps.Keys(a.Outputs))
+	if diff := cmp.Diff(declared, slices.Sorted(maps.Keys(want))); diff != "" {
 		t.Errorf("outputs declared in action.yml (-) vs set by the binary (+):\n%s", diff)
 	}
+	// No output of plan-review's is left unset on a pull_request run.
+	for k, file := range setBy {
+		if _, ok := ran[k]; !ok && file == "planreview.go" {
+			t.Errorf("plan-review sets output %s in its source but not on a pull_request run", k)
+		}
+	}
+}
+
+// setOutputs returns each output the binary's source sets by name
+// (SetOutput("name", ...)), with the file setting it.
+func setOutputs(t *testing.T) map[string]string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(testenv.ModuleRoot(), "cmd", "action", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`SetOutput\("([^"]+)"`)
+	out := map[string]string{}
+	for _, p := range paths {
+		if strings.HasSuffix(p, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllSubmatch(b, -1) {
+			out[string(m[1])] = filepath.Base(p)
+		}
+	}
+	for _, k := range []string{"deployments", "deployment-id", "handoff-phase", "conclusion"} {
+		if out[k] == "" {
+			t.Fatalf("no SetOutput(%q, ...) found in cmd/action: the scan is broken", k)
+		}
+	}
+	return out
 }
 
 // With command: postmortem the step runs the postmortem with the inputs
@@ -318,4 +360,96 @@ func TestExampleWorkflowsUseTheAction(t *testing.T) {
 	if diff := cmp.Diff([]string{"postmortem"}, commandOf["postmortem.yml"]); diff != "" {
 		t.Errorf("postmortem.yml's tasuki steps (-want +got):\n%s", diff)
 	}
+}
+
+// With command: record-deployment and lead-time the step takes its flags
+// from the inputs action.yml passes (the binary gets the command alone):
+// the deployment goes to the environment input with the given address, the
+// output is JSON when format says so, a bad input fails as its flag would,
+// and each output set is declared.
+func TestActionYMLLeadTimeInputs(t *testing.T) {
+	a := readActionYML(t)
+	srv, m2, _, _ := shopRepo(t)
+	dir := t.TempDir()
+	run := func(t *testing.T, set map[string]string) (int, string, string, map[string]string) {
+		t.Helper()
+		out := filepath.Join(dir, t.Name()+".out")
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		set["github-token"] = srv.Token("github-actions[bot]")
+		vars := a.stepEnv(t, set)
+		maps.Copy(vars, map[string]string{
+			"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/shop", "GITHUB_SHA": m2, "GITHUB_REF_NAME": "main",
+			"TASUKI_GITHUB_API_URL": srv.URL(), "GITHUB_STEP_SUMMARY": filepath.Join(dir, "summary.md"), "GITHUB_OUTPUT": out,
+		})
+		code, stdout, stderr := runCLI(t, vars, vars["INPUT_COMMAND"])
+		// The runner's commands (::add-mask::) are not the command's output.
+		var keep []string
+		for _, l := range strings.SplitAfter(stdout, "\n") {
+			if !strings.HasPrefix(l, "::") {
+				keep = append(keep, l)
+			}
+		}
+		stdout = strings.Join(keep, "")
+		outputs := map[string]string{}
+		if b, err := os.ReadFile(out); err == nil {
+			// name<<DELIMITER\nvalue\nDELIMITER
+			lines := strings.Split(string(b), "\n")
+			for i := 0; i+1 < len(lines); i++ {
+				if name, _, ok := strings.Cut(lines[i], "<<"); ok {
+					outputs[name] = lines[i+1]
+					i += 2
+				}
+			}
+		}
+		for k := range outputs {
+			if _, ok := a.Outputs[k]; !ok {
+				t.Errorf("set output %q, which action.yml does not declare", k)
+			}
+		}
+		return code, stdout, stderr, outputs
+	}
+	t.Run("record-deployment", func(t *testing.T) {
+		code, stdout, stderr, outputs := run(t, map[string]string{"command": "record-deployment", "environment": "staging",
+			"deployment-url": "https://staging.example.com", "format": "json"})
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		if !strings.HasPrefix(strings.TrimSpace(stdout), "{") {
+			t.Errorf("format input json, stdout:\n%s\nstderr:\n%s", stdout, stderr)
+		}
+		deps, statuses := srv.Deployments("acme/shop")
+		last := deps[len(deps)-1]
+		if last.GetEnvironment() != "staging" || last.GetSHA() != m2 {
+			t.Errorf("recorded deployment to %q of %s, want staging of %s", last.GetEnvironment(), last.GetSHA(), m2)
+		}
+		if st := statuses[last.GetID()]; len(st) != 1 || st[0].GetEnvironmentURL() != "https://staging.example.com" {
+			t.Errorf("deployment statuses %+v, want one with the deployment-url input", st)
+		}
+		if outputs["deployment-id"] != strconv.FormatInt(last.GetID(), 10) {
+			t.Errorf("outputs %v, want deployment-id %d", outputs, last.GetID())
+		}
+	})
+	t.Run("lead-time", func(t *testing.T) {
+		code, stdout, stderr, outputs := run(t, map[string]string{"command": "lead-time", "since": "2026-11-23", "until": "2026-11-25", "format": "json"})
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		var m struct {
+			From time.Time `json:"from"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &m); err != nil {
+			t.Fatalf("format input json: %v\n%s", err, stdout)
+		}
+		if outputs["deployments"] != "1" {
+			t.Errorf("outputs %v, want deployments 1 (the one of 11-23, in the period the inputs give)", outputs)
+		}
+	})
+	t.Run("bad input", func(t *testing.T) {
+		code, _, stderr, _ := run(t, map[string]string{"command": "lead-time", "since": "tomorrow"})
+		if code != 2 || !strings.Contains(stderr, "--since") {
+			t.Errorf("since input %q: exit %d, %s", "tomorrow", code, stderr)
+		}
+	})
 }

@@ -31,9 +31,15 @@ func init() {
 	})
 }
 
-// backfillHook runs `lead-time --backfill` (the GraphQL backfill); nil
-// until that command is wired in, when --backfill says it is unavailable.
-var backfillHook func(ctx context.Context, o leadTimeOpts, e env) int
+// backfillHook reads the history of `lead-time --backfill` (the GraphQL
+// backfill, leadtime_backfill.go); nil in a build without it, when
+// --backfill says it is unavailable.
+var backfillHook historyReader
+
+// historyReader reads the history of repo ("owner/name") that lead-time
+// computes from, from readFrom to to: through REST (lth.ReadHistory), or
+// with --backfill through the GraphQL backfill.
+type historyReader func(ctx context.Context, step *actionStep, c *github.Client, repo string, readFrom, to time.Time, cfg core.Config) (core.History, error)
 
 type leadTimeOpts struct {
 	repo       string
@@ -64,14 +70,8 @@ func parseLeadTimeFlags(args []string, stderr io.Writer) (leadTimeOpts, error) {
 			"change-fail-rate.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseWithFormat(fs, args, &o.format); err != nil {
 		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if o.format != "markdown" && o.format != "json" {
-		return o, fmt.Errorf("--format %q: use markdown or json", o.format)
 	}
 	if o.maxPulls < 1 {
 		return o, fmt.Errorf("--max-pulls must be at least 1")
@@ -79,7 +79,63 @@ func parseLeadTimeFlags(args []string, stderr io.Writer) (leadTimeOpts, error) {
 	return o, nil
 }
 
+// parseWithFormat parses the flags of lead-time and record-deployment,
+// which take no arguments and a --format of markdown or json (read once
+// parsed).
+func parseWithFormat(fs *flag.FlagSet, args []string, format *string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *format != "markdown" && *format != "json" {
+		return fmt.Errorf("--format %q: use markdown or json", *format)
+	}
+	return nil
+}
+
+// leadTimeInputs are the action inputs lead-time reads, each the default of
+// its flag (action.yml documents them).
+var leadTimeInputs = []inputFlag{
+	{"since", "since"}, {"until", "until"}, {"max-pulls", "max-pulls"}, {"backfill", "backfill"},
+	{"format", "format"}, {"config", "config"},
+}
+
+// recordDeploymentInputs are the action inputs record-deployment reads.
+var recordDeploymentInputs = []inputFlag{
+	{"environment", "environment"}, {"deployment-sha", "sha"}, {"deployment-ref", "ref"},
+	{"deployment-url", "url"}, {"format", "format"}, {"config", "config"},
+}
+
+// inputFlag names an action input and the flag it gives the default of.
+type inputFlag struct{ input, flag string }
+
+// withInputs puts, in GitHub Actions, a --flag=value before args for each
+// of inputs that is set (INPUT_*, as action.yml passes them): the inputs
+// give the flags their defaults, a flag in args still wins (the last of a
+// flag counts), and an input is checked as its flag is. The composite
+// action runs the binary with the command alone, so its inputs are all
+// the flags a workflow can give.
+func withInputs(e env, args []string, inputs []inputFlag) []string {
+	if e.Getenv("GITHUB_ACTIONS") != "true" {
+		return args
+	}
+	var out []string
+	for _, in := range inputs {
+		v := strings.TrimSpace(e.Getenv("INPUT_" + strings.ToUpper(strings.ReplaceAll(in.input, "-", "_"))))
+		if v != "" {
+			out = append(out, "--"+in.flag+"="+v)
+		}
+	}
+	if len(out) == 0 {
+		return args
+	}
+	return append(out, args...)
+}
+
 func runLeadTime(ctx context.Context, args []string, e env) int {
+	args = withInputs(e, args, leadTimeInputs)
 	return runFlags(ctx, "lead-time", args, e, parseLeadTimeFlags, func(ctx context.Context, o leadTimeOpts, e env) int {
 		return leadTime(ctx, o, e, true)
 	}, func(ctx context.Context, o leadTimeOpts, e env) int {
@@ -142,11 +198,15 @@ func leadTimeConfig(ctx context.Context, step *actionStep, c *github.Client, pat
 
 func leadTime(ctx context.Context, o leadTimeOpts, e env, inAction bool) int {
 	step := newActionStepQuiet(e, inAction)
+	read := func(ctx context.Context, _ *actionStep, c *github.Client, repo string, readFrom, to time.Time, cfg core.Config) (core.History, error) {
+		owner, name, _ := strings.Cut(repo, "/")
+		return lth.ReadHistory(ctx, c, owner, name, readFrom, to, cfg, lth.RESTLimits{Pulls: o.maxPulls})
+	}
 	if o.backfill {
 		if backfillHook == nil {
 			return step.bad("lead-time: --backfill is not available in this build")
 		}
-		return backfillHook(ctx, o, e)
+		read = backfillHook
 	}
 	if o.repo == "" {
 		o.repo = e.Getenv("GITHUB_REPOSITORY")
@@ -170,7 +230,7 @@ func leadTime(ctx context.Context, o leadTimeOpts, e env, inAction bool) int {
 	// The previous period (for the change) and two weeks more: changes
 	// merged before a deployment of the period shipped them.
 	readFrom := from.Add(-to.Sub(from)).Add(-14 * 24 * time.Hour)
-	h, err := lth.ReadHistory(ctx, c, owner, repo, readFrom, to, cfg, lth.RESTLimits{Pulls: o.maxPulls})
+	h, err := read(ctx, step, c, o.repo, readFrom, to, cfg)
 	if err != nil {
 		return step.fail("lead-time: %v", err)
 	}
@@ -190,7 +250,7 @@ func leadTime(ctx context.Context, o leadTimeOpts, e env, inAction bool) int {
 		}
 		fmt.Fprintf(e.Stdout, "%s\n", b)
 	} else if !inAction {
-		io.WriteString(e.Stdout, md)
+		_, _ = io.WriteString(e.Stdout, md)
 	}
 	if inAction {
 		step.act.AddStepSummary(md)
@@ -247,19 +307,14 @@ func parseRecordDeploymentFlags(args []string, stderr io.Writer) (recordDeployme
 			"the previous deployment to the environment, with their lead times.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseWithFormat(fs, args, &o.format); err != nil {
 		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if o.format != "markdown" && o.format != "json" {
-		return o, fmt.Errorf("--format %q: use markdown or json", o.format)
 	}
 	return o, nil
 }
 
 func runRecordDeployment(ctx context.Context, args []string, e env) int {
+	args = withInputs(e, args, recordDeploymentInputs)
 	return runFlags(ctx, "record-deployment", args, e, parseRecordDeploymentFlags, runRecordDeploymentAction,
 		func(_ context.Context, _ recordDeploymentOpts, e env) int {
 			fmt.Fprintln(e.Stderr, "tasuki: record-deployment: runs in GitHub Actions only (it writes a deployment with GITHUB_TOKEN)")

@@ -28,6 +28,7 @@ type onboardingOpts struct {
 	configPath string
 	format     string
 	checklist  string // local: a checklist override to check
+	org        string // local: the organisation's checklist the override goes over
 	tier       string // local: the tier to list the checklist for
 }
 
@@ -38,10 +39,11 @@ func parseOnboardingFlags(args []string, stderr io.Writer) (onboardingOpts, erro
 	fs.StringVar(&o.configPath, "config", "", "path of a tasuki.yml to use instead of the repository's")
 	fs.StringVar(&o.format, "format", "markdown", "output format: markdown or json")
 	fs.StringVar(&o.checklist, "checklist", "", "outside Actions: a checklist override (.github/tasuki/onboarding.yml) to check and list merged over the built-in one")
+	fs.StringVar(&o.org, "org-checklist", "", "outside Actions: the organisation's checklist override, merged before --checklist (which is then checked as a repository's: it may not relax what the two define)")
 	fs.StringVar(&o.tier, "tier", "", "outside Actions: list only the items of this tier (A, B or C)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: action onboarding [--format markdown|json] [--config .github/tasuki.yml]\n"+
-			"       action onboarding --checklist FILE [--tier A|B|C] [--format markdown|json]\n\n"+
+			"       action onboarding --checklist FILE [--org-checklist FILE] [--tier A|B|C] [--format markdown|json]\n\n"+
 			"In GitHub Actions it does what the App does with GITHUB_TOKEN: on issue_comment it runs /tasuki\n"+
 			"onboard, done and na (which need a token that may read teams), on push it re-verifies the open\n"+
 			"SRE handoff (and starts one from an added ownership.handoff block), on pull_request it closes\n"+
@@ -71,6 +73,7 @@ func parseOnboardingFlags(args []string, stderr io.Writer) (onboardingOpts, erro
 }
 
 func runOnboarding(ctx context.Context, args []string, e env) int {
+	args = withInputs(e, args, []inputFlag{{"format", "format"}, {"config", "config"}})
 	return runFlags(ctx, "onboarding", args, e, parseOnboardingFlags, runOnboardingAction, runOnboardingLocal)
 }
 
@@ -78,18 +81,30 @@ func runOnboarding(ctx context.Context, args []string, e env) int {
 // over the built-in checklist as tasuki would, and prints the result.
 func runOnboardingLocal(_ context.Context, o onboardingOpts, e env) int {
 	cl := onboarding.Default()
-	if o.checklist != "" {
-		b, err := os.ReadFile(o.checklist)
+	// The organisation's file first, then the repository's, which may add
+	// and tighten but not relax (onboarding.Restrict): its refusals are
+	// errors here, though tasuki applies the rest of the file.
+	for _, f := range []struct {
+		path   string
+		isRepo bool
+	}{{o.org, false}, {o.checklist, true}} {
+		if f.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.path)
 		if err != nil {
-			fmt.Fprintf(e.Stderr, "onboarding: %v\n", err)
+			fmt.Fprintf(e.Stderr, "tasuki: onboarding: %v\n", err)
 			return 2
 		}
-		over, err := onboarding.ParseChecklist(o.checklist, b)
+		over, err := onboarding.ParseChecklist(f.path, b)
+		if err == nil && f.isRepo {
+			over, err = onboarding.Restrict(cl, over)
+		}
 		if err == nil {
 			cl, err = onboarding.Merge(cl, over)
 		}
 		if err != nil {
-			fmt.Fprintf(e.Stderr, "onboarding: %v\n", err)
+			fmt.Fprintf(e.Stderr, "tasuki: onboarding: %v\n", err)
 			return 1
 		}
 	}

@@ -60,6 +60,10 @@ func TestOnboardingAction(t *testing.T) {
 	srv := githubtest.New(t)
 	srv.AddRepo("acme/payments", "main")
 	srv.PutFile("acme/payments", "main", ".github/CODEOWNERS", []byte("* @acme/core-sre\n"))
+	// The handoff's core team comes from the organisation's configuration
+	// only: anyone who can push the block could write the repository's.
+	srv.AddRepo("acme/.github", "main")
+	srv.PutFile("acme/.github", "main", ".github/tasuki.yml", []byte("ownership:\n  core_sre_team: core-sre\n"))
 	before, _ := srv.Ref("acme/payments", "heads/main")
 	after := srv.PutFile("acme/payments", "main", ".github/tasuki.yml", []byte("ownership:\n  handoff:\n    team: acme/payments-sre\n"))
 	for _, tmpl := range []string{"/orgs/{org}/teams/{team_slug}", "/orgs/{org}/teams/{team_slug}/members",
@@ -179,9 +183,24 @@ func TestOnboardingLocalChecklist(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("items:\n  - id: x\n    phase: nowhere\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := runCLI(t, nil, "onboarding", "--checklist", good)
+	// As the organisation's checklist it may remove a built-in item.
+	code, stdout, stderr := runCLI(t, nil, "onboarding", "--org-checklist", good)
 	if code != 0 || !strings.Contains(stdout, "`chaos-day` Chaos day run") || strings.Contains(stdout, "capacity-plan") {
-		t.Errorf("good override: exit %d\n%s%s", code, stdout, stderr)
+		t.Errorf("good organisation override: exit %d\n%s%s", code, stdout, stderr)
+	}
+	// As a repository's it may not: the refusal names the file and line.
+	code, _, stderr = runCLI(t, nil, "onboarding", "--checklist", good)
+	if code != 1 || !strings.Contains(stderr, "good.yml:3: item \"capacity-plan\": cannot remove") {
+		t.Errorf("relaxing repository override: exit %d, stderr %q; want 1 naming file and line", code, stderr)
+	}
+	// Unless the organisation's allows it.
+	allow := filepath.Join(dir, "org.yml")
+	if err := os.WriteFile(allow, []byte("allow_repo_relaxing: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI(t, nil, "onboarding", "--org-checklist", allow, "--checklist", good)
+	if code != 0 || strings.Contains(stdout, "capacity-plan") {
+		t.Errorf("repository override the organisation lets relax: exit %d\n%s%s", code, stdout, stderr)
 	}
 	code, _, stderr = runCLI(t, nil, "onboarding", "--checklist", bad)
 	if code != 1 || !strings.Contains(stderr, "bad.yml") {

@@ -120,13 +120,19 @@ func runPlanReviewLocal(ctx context.Context, o planReviewOpts, e env) int {
 		fmt.Fprintf(e.Stderr, "tasuki: plan-review: %v\n", err)
 		return 2
 	}
-	var sample *review.RiskSample
+	var sample interface{ Apply(*review.Summary) }
 	if o.format == "json" {
 		// JSON shows counts and reasons only: no attribute is read, and
 		// only the risky changes a reason names are kept, so memory
 		// stays flat whatever the plan size.
-		sample = review.NewRiskSample(cfg.Review)
-		o.read = review.ReadOptions{NoAttrs: true, Keep: sample.Keep}
+		rs := review.NewRiskSample(cfg.Review)
+		o.read = review.ReadOptions{NoAttrs: true, Keep: rs.Keep}
+		sample = rs
+	} else {
+		// The comment keeps more than it can show and counts the rest.
+		ck := review.NewCommentKeep(cfg.Review)
+		o.read = review.ReadOptions{Keep: ck.Keep}
+		sample = ck
 	}
 	plans, perrs, meta, err := loadPlans(ctx, o, e)
 	if err != nil {
@@ -460,6 +466,13 @@ func runPlanReviewAction(ctx context.Context, o planReviewOpts, e env) int {
 		act.AddStepSummary(fmt.Sprintf("### %s\n\n%s\n", planreview.CheckName, res.CheckTitle))
 		return 0
 	}
+	cfg, err := rv.Config(ctx, gh, owner, repo)
+	if err != nil {
+		return fail("plan-review: %v", err)
+	}
+	// The comment keeps what it can show and counts the rest.
+	ck := review.NewCommentKeep(cfg.Review)
+	o.read = review.ReadOptions{Keep: ck.Keep}
 	plans, perrs, meta, err := loadPlans(ctx, o, e)
 	if err != nil {
 		return step.bad("plan-review: %v", err)
@@ -483,6 +496,8 @@ func runPlanReviewAction(ctx context.Context, o planReviewOpts, e env) int {
 		Plans:      plans,
 		Unreadable: perrs,
 		Meta:       meta,
+		Config:     &cfg,
+		Keep:       ck,
 	})
 	if err != nil {
 		return fail("plan-review: post on %s/%s#%d: %v", owner, repo, number, err)
@@ -517,6 +532,8 @@ func reportOnly(ctx context.Context, act *githubactions.Action, o planReviewOpts
 		fmt.Fprintf(e.Stderr, "tasuki: plan-review: %v\n", err)
 		return 2
 	}
+	ck := review.NewCommentKeep(cfg.Review)
+	o.read = review.ReadOptions{Keep: ck.Keep}
 	plans, perrs, meta, err := loadPlans(ctx, o, e)
 	if err != nil {
 		act.Errorf("plan-review: %v", err)
@@ -531,6 +548,7 @@ func reportOnly(ctx context.Context, act *githubactions.Action, o planReviewOpts
 		return 2
 	}
 	s := review.Summarize(plans, cfg.Review)
+	ck.Apply(&s)
 	v := review.Evaluate(s, cfg.Review, review.ApprovalFacts{})
 	setCountOutputs(act, s.Counts)
 	act.SetOutput("needs-second-reviewer", strconv.FormatBool(v.NeedsSecondReviewer))

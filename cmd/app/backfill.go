@@ -77,20 +77,11 @@ func cmdBackfill(ctx context.Context, args []string, getenv func(string) string,
 		}
 		withReleases = &b
 	}
-	cfg, err := load()
-	if err != nil {
-		return err
-	}
-	log := newLogger(stderr, cfg.LogLevel)
-	st, err := store.Open(ctx, cfg.DatabaseURL, log, store.RequireSchema())
+	st, gh, log, err := openStoreAndGitHub(ctx, load, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	gh, err := newGitHub(cfg, nil, log)
-	if err != nil {
-		return err
-	}
 	owner, name, _ := strings.Cut(*repo, "/")
 	inst, _, err := gh.App().Apps.FindRepositoryInstallation(ctx, owner, name)
 	if err != nil {

@@ -9,15 +9,39 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/tasuki-sre/tasuki/internal/ghclient"
 	"github.com/tasuki-sre/tasuki/internal/server"
 	"github.com/tasuki-sre/tasuki/internal/store"
 )
+
+// openStoreAndGitHub loads the settings (load, from commonFlags), opens the store (already
+// migrated) and connects to GitHub as the App, for the commands that need
+// both; the logger writes to stderr at the configured level. The caller
+// closes the store.
+func openStoreAndGitHub(ctx context.Context, load func() (*settings, error), stderr io.Writer) (*store.Store, *ghclient.Clients, *slog.Logger, error) {
+	cfg, err := load()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	st, err := store.Open(ctx, cfg.DatabaseURL, log, store.RequireSchema())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	gh, err := newGitHub(cfg, nil, log)
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	return st, gh, log, nil
+}
 
 // parseFlags parses args, turning -h into errHelp and a flag mistake into a
 // usageError (the flag package has printed the details and the defaults).
@@ -242,20 +266,11 @@ func cmdRedeliver(ctx context.Context, args []string, getenv func(string) string
 		fmt.Fprintf(stderr, "tasuki: --since %s reaches past the 3 days GitHub keeps deliveries: looking at the last 72h only; older failed deliveries cannot be redelivered (app replay stores a payload you saved)\n", *since)
 		*since = githubDeliveryRetention
 	}
-	cfg, err := load()
-	if err != nil {
-		return err
-	}
-	log := newLogger(stderr, cfg.LogLevel)
-	st, err := store.Open(ctx, cfg.DatabaseURL, log, store.RequireSchema())
+	st, gh, log, err := openStoreAndGitHub(ctx, load, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	gh, err := newGitHub(cfg, nil, log)
-	if err != nil {
-		return err
-	}
 	missed, runErr := server.NewRedeliverer(gh.App().Apps, st, log).Run(ctx, time.Now().Add(-*since), *dryRun)
 	verb := "redelivered"
 	if *dryRun {

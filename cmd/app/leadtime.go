@@ -22,7 +22,7 @@ import (
 // events are recorded and read, and the process's metrics.
 type leadTimeStore interface {
 	lth.Store
-	History(ctx context.Context, q store.HistoryQuery) (core.History, error)
+	PrepareHistory(ctx context.Context, q store.HistoryQuery, cfg core.Config) (*core.Prepared, error)
 	LeadTimeRepos(ctx context.Context) ([]string, error)
 	Metrics() *metrics.Metrics
 }
@@ -51,14 +51,13 @@ const shippedLookback = 90 * 24 * time.Hour
 // store's history around it.
 func shippedFrom(st leadTimeStore) lth.Shipped {
 	return func(ctx context.Context, cfg core.Config, d core.Deployment) ([]core.PullRow, error) {
-		h, err := st.History(ctx, store.HistoryQuery{
+		p, err := st.PrepareHistory(ctx, store.HistoryQuery{
 			Repo: d.Repo, Since: d.FinishedAt.Add(-shippedLookback), Until: d.FinishedAt.Add(time.Microsecond),
-			Bots: cfg.Bots, WithoutPaths: len(cfg.Services) == 0,
-		})
+		}, cfg)
 		if err != nil {
 			return nil, err
 		}
-		return core.Shipped(h, cfg, d.Repo, d.ID)
+		return p.Shipped(d.Repo, d.ID), nil
 	}
 }
 
@@ -106,28 +105,15 @@ func serveMetrics(cfg *settings, m *metrics.Metrics, log *slog.Logger) (stop fun
 	}, nil
 }
 
-func (l *lazyFeatures) setLeadTimeReportRepo(repo string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.reportRepo = repo
-}
-
-func (l *lazyFeatures) leadTimeReportRepo() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.reportRepo
-}
-
-// weeklyLeadTimeReports runs the weekly report job of h.
-func weeklyLeadTimeReports(ctx context.Context, h *lth.Handler, apps lth.AppLister, repo string) error {
-	if repo == "" {
-		return nil
-	}
+// weeklyLeadTimeReports runs the weekly report job of h: a report for
+// each organisation whose .github configuration names
+// leadtime.report_repo.
+func weeklyLeadTimeReports(ctx context.Context, h *lth.Handler, apps lth.AppLister) error {
 	st, ok := h.Store.(leadTimeStore)
 	if !ok {
 		return nil
 	}
-	return h.WeeklyReports(ctx, apps, reportSource{st}, repo)
+	return h.ReportInstallations(ctx, apps, reportSource{st})
 }
 
 // reportSource reads the weekly report's history from the store.
@@ -135,6 +121,6 @@ type reportSource struct{ st leadTimeStore }
 
 func (r reportSource) Repos(ctx context.Context) ([]string, error) { return r.st.LeadTimeRepos(ctx) }
 
-func (r reportSource) History(ctx context.Context, repo string, since, until time.Time, cfg core.Config) (core.History, error) {
-	return r.st.History(ctx, store.HistoryQuery{Repo: repo, Since: since, Until: until, Bots: cfg.Bots, WithoutPaths: len(cfg.Services) == 0})
+func (r reportSource) Prepare(ctx context.Context, repo string, since, until time.Time, cfg core.Config) (*core.Prepared, error) {
+	return r.st.PrepareHistory(ctx, store.HistoryQuery{Repo: repo, Since: since, Until: until}, cfg)
 }

@@ -344,8 +344,6 @@ func TestLeadTimeSettingErrors(t *testing.T) {
 			`tasuki: TASUKI_METRICS_LISTEN "nine-thousand" is not a listen address: use HOST:PORT or :PORT, e.g. 127.0.0.1:9090`},
 		{"metrics on the webhook port", "TASUKI_METRICS_LISTEN", ":8080",
 			`tasuki: TASUKI_METRICS_LISTEN ":8080" is the webhook address (TASUKI_LISTEN): give /metrics an address of its own, or unset it`},
-		{"report repository", "TASUKI_LEADTIME_REPORT_REPO", "metrics",
-			`tasuki: TASUKI_LEADTIME_REPORT_REPO "metrics" is not a repository: use OWNER/NAME, e.g. acme/engineering-metrics`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -69,7 +69,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	router := dispatch.NewRouter(log)
 	feats := wireFeaturesWhenReady(router, base, gh, st, tfcSettings{HMACKey: cfg.TFCHMACKey, Addresses: cfg.TFCAddresses}, log)
-	feats.SetLeadTimeReportRepo(cfg.LeadTimeReportRepo)
 	var disp dispatcher = router
 	if replace != nil {
 		disp = replace

@@ -41,9 +41,6 @@ type settings struct {
 	// MetricsListen, when set (TASUKI_METRICS_LISTEN), serves /metrics on
 	// that address and not on the webhook port.
 	MetricsListen string
-	// LeadTimeReportRepo is where the weekly lead-time reports are posted
-	// ("owner/name", TASUKI_LEADTIME_REPORT_REPO); "" for none.
-	LeadTimeReportRepo string
 
 	ShutdownTimeout time.Duration
 	JobTimeout      time.Duration
@@ -115,7 +112,6 @@ func commonFlags(fs *flag.FlagSet, getenv func(string) string, n need) func() (*
 			fmt.Fprint(out, "  TASUKI_WEBHOOK_SECRET_PREVIOUS\tthe secret being rotated out, also accepted until removed (optional)\n")
 			fmt.Fprint(out, "  TASUKI_TFC_HMAC_KEY\t\tHMAC key of the Terraform Cloud run task (optional)\n")
 			fmt.Fprint(out, "  TASUKI_API_TOKENS\t\tcomma-separated bearer tokens of GET /api/v1/metrics (optional; none: the API is off)\n")
-			fmt.Fprint(out, "  TASUKI_LEADTIME_REPORT_REPO\tOWNER/NAME where weekly lead-time reports are posted (optional)\n")
 		}
 	}
 
@@ -157,11 +153,6 @@ func commonFlags(fs *flag.FlagSet, getenv func(string) string, n need) func() (*
 				}
 				if s.MetricsListen == s.Listen {
 					return nil, badSetting("TASUKI_METRICS_LISTEN %q is the webhook address (TASUKI_LISTEN): give /metrics an address of its own, or unset it", s.MetricsListen)
-				}
-			}
-			if s.LeadTimeReportRepo = strings.TrimSpace(getenv("TASUKI_LEADTIME_REPORT_REPO")); s.LeadTimeReportRepo != "" {
-				if o, n, ok := strings.Cut(s.LeadTimeReportRepo, "/"); !ok || o == "" || n == "" || strings.Contains(n, "/") {
-					return nil, badSetting("TASUKI_LEADTIME_REPORT_REPO %q is not a repository: use OWNER/NAME, e.g. acme/engineering-metrics", s.LeadTimeReportRepo)
 				}
 			}
 			s.TFCAddresses = splitList(*tfcAddrs)

@@ -28,10 +28,6 @@ type features struct {
 	Routes   []server.Option
 	Periodic []store.PeriodicJob
 	Review   *planreview.Review // nil from wireFeaturesWhenReady
-	// SetLeadTimeReportRepo sets where the weekly lead-time reports are
-	// posted (TASUKI_LEADTIME_REPORT_REPO; "" for none). Call it before
-	// the workers start.
-	SetLeadTimeReportRepo func(repo string)
 }
 
 // tfcSettings says whether and how the Terraform Cloud run task is served.
@@ -88,7 +84,6 @@ func wire(r *dispatch.Router, l *lazyFeatures, gh *ghclient.Clients, q tfc.Queue
 	}
 
 	var f features
-	f.SetLeadTimeReportRepo = l.setLeadTimeReportRepo
 	f.Periodic = append(f.Periodic, store.PeriodicJob{
 		Name:     "postmortem-sweep",
 		Interval: postmortem.SweepInterval,
@@ -113,7 +108,8 @@ func wire(r *dispatch.Router, l *lazyFeatures, gh *ghclient.Clients, q tfc.Queue
 		},
 	}, store.PeriodicJob{
 		// Last week's delivery report of each team, once per team and ISO
-		// week (found again by its marker).
+		// week (found again by its marker), where leadtime.report_repo
+		// asks for one.
 		Name:     "leadtime-report",
 		Interval: lth.ReportInterval,
 		Run: func(ctx context.Context) error {
@@ -121,7 +117,7 @@ func wire(r *dispatch.Router, l *lazyFeatures, gh *ghclient.Clients, q tfc.Queue
 			if err != nil {
 				return err
 			}
-			return weeklyLeadTimeReports(ctx, s.leadtime, gh, l.leadTimeReportRepo())
+			return weeklyLeadTimeReports(ctx, s.leadtime, gh)
 		},
 	}, store.PeriodicJob{
 		// Re-verifies open handoffs, guards handed-over repositories and
@@ -182,8 +178,6 @@ type lazyFeatures struct {
 
 	mu  sync.Mutex
 	set *featureSet
-
-	reportRepo string // see features.SetLeadTimeReportRepo; under mu
 }
 
 // get returns the feature handlers, waiting for the base until ctx ends
@@ -206,7 +200,7 @@ func (l *lazyFeatures) get(ctx context.Context) (*featureSet, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.set == nil {
-		owners := handler.NewOwnership(base.Config, l.log)
+		owners := handler.NewOwnership(base.Config, l.log, handler.WithHandoffMemo(base.Memo))
 		rv := planreview.New(base, planreview.WithOwnership(owners))
 		pm := postmortem.New(base, owners)
 		// Every feature with /tasuki verbs registers them here.
@@ -215,6 +209,8 @@ func (l *lazyFeatures) get(ctx context.Context) (*featureSet, error) {
 		if err != nil {
 			return nil, err
 		}
+		lt := newLeadTime(base, l.log)
+		lt.Owners = owners // metrics of a repository in handoff are its primary team's
 		l.set = &featureSet{
 			review:      rv,
 			prReview:    &planreview.PullRequestReview{Review: rv},
@@ -222,7 +218,7 @@ func (l *lazyFeatures) get(ctx context.Context) (*featureSet, error) {
 			rerun:       &planreview.Rerun{Review: rv},
 			postmortem:  pm,
 			onboarding:  ob,
-			leadtime:    newLeadTime(base, l.log),
+			leadtime:    lt,
 			commands:    commands.New(base, reg, owners),
 			config:      configcheck.New(base, nil),
 			tfc:         &planreview.TFCReviewer{Review: rv, Installations: planreview.AppInstallations{App: l.gh.App()}},

@@ -8,7 +8,12 @@
 // must carry one as "Authorization: Bearer TOKEN". Several tokens may be
 // valid at once, for rotation; each request is compared against all of
 // them in constant time. At most a few computations run at once, since a
-// large repository's history takes hundreds of megabytes to compute over.
+// large repository's history takes hundreds of megabytes to compute over
+// (about 400 MB for a million pull requests, BENCHMARKS.md).
+//
+// A token reads every repository the App recorded, in every organisation
+// that installed it: tokens are for administrators (README). Neither a
+// token nor the Authorization header is ever logged or echoed.
 package api
 
 import (
@@ -29,9 +34,10 @@ import (
 	"github.com/tasuki-sre/tasuki/internal/store"
 )
 
-// History reads recorded events (*store.Store provides it).
+// History reads recorded events, linked under a repository's definitions
+// (*store.Store provides it, without building a core.History).
 type History interface {
-	History(ctx context.Context, q store.HistoryQuery) (core.History, error)
+	PrepareHistory(ctx context.Context, q store.HistoryQuery, cfg core.Config) (*core.Prepared, error)
 }
 
 // Settings returns what computing a repository's metrics needs of its
@@ -280,11 +286,11 @@ func (a *API) compute(ctx context.Context, q core.Query) (core.Metrics, int, err
 	// The previous period (for the change) and the lookback for pull
 	// requests merged before the deployments that shipped them.
 	since := q.From.Add(-q.To.Sub(q.From)).Add(-Lookback)
-	h, err := a.history.History(ctx, store.HistoryQuery{Repo: q.Repo, Since: since, Until: q.To})
+	p, err := a.history.PrepareHistory(ctx, store.HistoryQuery{Repo: q.Repo, Since: since, Until: q.To}, st.LeadTime)
 	if err != nil {
 		return core.Metrics{}, http.StatusInternalServerError, err
 	}
-	m, err := core.Compute(h, st.LeadTime, q)
+	m, err := p.Compute(q)
 	if err != nil {
 		return core.Metrics{}, http.StatusInternalServerError, err
 	}

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -224,5 +225,47 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// No log line and no answer carries a token: neither a configured one nor
+// the one a client presented, whatever the request (refused, malformed,
+// failing inside).
+func TestTokensNeverLogged(t *testing.T) {
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	st := openStore(t, "sqlite://"+filepath.Join(t.TempDir(), "t.db"))
+	broken := func(ctx context.Context, repo string) (lth.RepoSettings, error) {
+		return lth.RepoSettings{}, errors.New("settings unreadable")
+	}
+	a := api.New([]string{tokenA, tokenB}, st, broken, api.WithClock(func() time.Time { return now }), api.WithLogger(log))
+	const stranger = "cccccccccccccccccccccccccccccccc"
+	for _, tc := range []struct{ auth, path string }{
+		{"Bearer " + tokenA, "/api/v1/metrics?repo=acme/api"},             // fails inside: logged
+		{"Bearer " + tokenA, "/api/v1/metrics?repo=acme/api&x=" + tokenB}, // bad parameter
+		{"Bearer " + stranger, "/api/v1/metrics?repo=acme/api"},           // unknown token
+		{"Token " + tokenB, "/api/v1/metrics?repo=acme/api"},              // wrong scheme
+		{tokenB, "/api/v1/metrics?repo=acme/api"},                         // no scheme
+	} {
+		req := httptest.NewRequest("GET", tc.path, nil)
+		req.Header.Set("Authorization", tc.auth)
+		rec := httptest.NewRecorder()
+		a.ServeHTTP(rec, req)
+		if rec.Code == http.StatusOK {
+			t.Fatalf("%s %q: 200; the test wants every request to fail", tc.path, tc.auth)
+		}
+		for _, tok := range []string{tokenA, tokenB, stranger} {
+			if strings.Contains(rec.Body.String(), tok) {
+				t.Errorf("%s: the answer carries a token: %s", tc.path, rec.Body.String())
+			}
+		}
+	}
+	if !strings.Contains(logs.String(), "settings unreadable") {
+		t.Fatalf("the failure was not logged; the test checks nothing:\n%s", logs.String())
+	}
+	for _, tok := range []string{tokenA, tokenB, stranger} {
+		if strings.Contains(logs.String(), tok) {
+			t.Errorf("a log line carries a token:\n%s", logs.String())
+		}
 	}
 }

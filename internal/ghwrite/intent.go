@@ -41,7 +41,9 @@ const (
 // it stops at the first write that fails (a later intent may rely on an
 // earlier one: the comment before the close, or the check run whose
 // DetailsURL is intent.CommentURL, the page of the comment written before
-// it). It returns one Result per intent carried out.
+// it; the review requests of Number 0, the pull request proposed before
+// them, none when the base already held its files). It returns one Result
+// per intent carried out.
 func (w *Writer) Execute(ctx context.Context, owner, repo string, intents []Intent) ([]Result, error) {
 	comment, pull := false, false
 	for i, in := range intents {

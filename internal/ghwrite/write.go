@@ -41,7 +41,8 @@ type Writer struct {
 // Option configures a Writer.
 type Option func(*Writer)
 
-// WithMemo makes the Writer remember comment IDs and issue numbers in m.
+// WithMemo makes the Writer remember comment IDs, issue numbers and check
+// run IDs in m.
 func WithMemo(m Memo) Option { return func(w *Writer) { w.memo = m } }
 
 // New returns a Writer acting through c, trusting artefacts authored by id.
@@ -511,11 +512,15 @@ func (w *Writer) upsertCheckRun(ctx context.Context, owner, repo string, run Che
 		out.Title = github.String(run.Name)
 	}
 
+	anns := annotations(run.Annotations)
+	key, fp := checkRunMemoKey(owner, repo, run), checkRunFingerprint(run.Name, run.ExternalID, status, run.Conclusion, out, run.DetailsURL)
+	if c, ok, err := w.updateRememberedCheckRun(ctx, owner, repo, run, key, fp, status, out, len(anns)); ok || err != nil {
+		return c, err
+	}
 	existing, err := w.findCheckRun(ctx, owner, repo, run)
 	if err != nil {
 		return nil, err
 	}
-	anns := annotations(run.Annotations)
 	first := anns
 	if len(first) > MaxAnnotationsPerRequest {
 		first = first[:MaxAnnotationsPerRequest]
@@ -533,6 +538,7 @@ func (w *Writer) upsertCheckRun(ctx context.Context, owner, repo string, run Che
 			first = anns[:min(len(anns), MaxAnnotationsPerRequest)]
 		}
 		if len(anns) == 0 && sameCheckRun(existing, status, run.Conclusion, out, run.DetailsURL) {
+			w.rememberCheckRun(ctx, key, existing, fp)
 			return existing, nil
 		}
 		opts := github.UpdateCheckRunOptions{Name: run.Name, Status: github.String(status), Output: withAnnotations(out, first),
@@ -557,6 +563,7 @@ func (w *Writer) upsertCheckRun(ctx context.Context, owner, repo string, run Che
 			return nil, err
 		}
 	}
+	w.rememberCheckRun(ctx, key, c, fp)
 	w.log.InfoContext(ctx, "check run set", "repo", owner+"/"+repo, "check_run", c.GetID(), "name", run.Name, "conclusion", run.Conclusion)
 	return c, nil
 }

@@ -39,6 +39,9 @@ type Ownership struct {
 	// members, when set, answers team membership instead of the caller's
 	// client: the Action's GITHUB_TOKEN cannot read teams.
 	members *github.Client
+	// handoffMemo, when set, is where the onboarding shell remembers the
+	// handoff state it wrote; ResolveHandoff checks the issue against it.
+	handoffMemo ghwrite.Memo
 
 	mu       sync.Mutex
 	facts    map[string]factsEntry
@@ -74,6 +77,15 @@ func WithOwnershipClock(now func() time.Time) OwnershipOption {
 // read team membership, a token with members:read (members-token) can.
 func WithMembersClient(c *github.Client) OwnershipOption {
 	return func(o *Ownership) { o.members = c }
+}
+
+// WithHandoffMemo makes ResolveHandoff check a handoff issue's state
+// against the state the onboarding shell last wrote (HandoffChecked), so
+// that postmortem and lead time, like plan review, do not take a phase
+// someone typed into the issue. The App passes its store; the Action's memo
+// lives for one job and protects nothing.
+func WithHandoffMemo(m ghwrite.Memo) OwnershipOption {
+	return func(o *Ownership) { o.handoffMemo = m }
 }
 
 // NewOwnership returns an Ownership reading the ownership section of each
@@ -196,10 +208,23 @@ const maxHandoffIssues = 100
 // (a 304 is free), remembered for the Ownership's TTL, so a delivery read
 // by several handlers asks once.
 func (o *Ownership) Handoff(ctx context.Context, c *github.Client, owner, repo, label string, trust ghwrite.Identity) (*ownership.Handoff, error) {
+	return o.HandoffChecked(ctx, c, owner, repo, label, trust, nil)
+}
+
+// HandoffChecked is Handoff checking the issue's state against the one the
+// onboarding shell last wrote there, remembered in memo (nil: not
+// checked). Anyone with write access can edit the issue's body: a state
+// that is not the one tasuki wrote gives the handoff with the teams tasuki
+// wrote and onboarding.PhaseUnknown, which names no primary (plan review
+// then requires the core SRE team's approval on a risky plan).
+func (o *Ownership) HandoffChecked(ctx context.Context, c *github.Client, owner, repo, label string, trust ghwrite.Identity, memo ghwrite.Memo) (*ownership.Handoff, error) {
 	if label == "" {
 		label = onboarding.DefaultLabel
 	}
 	key := strings.ToLower(owner + "/" + repo + "\x00" + label)
+	if memo != nil {
+		key += "\x00checked"
+	}
 	if o.ttl > 0 {
 		o.mu.Lock()
 		e, ok := o.handoffs[key]
@@ -223,6 +248,19 @@ func (o *Ownership) Handoff(ctx context.Context, c *github.Client, owner, repo, 
 		}
 		if is.IsPullRequest() || !trust.Trusts(is.GetUser()) {
 			continue
+		}
+		if memo != nil {
+			v, ok, err := memo.Get(ctx, onboarding.StateMemoKey(owner+"/"+repo, is.GetNumber()))
+			if err != nil {
+				return nil, fmt.Errorf("read remembered handoff state of %s/%s#%d: %w", owner, repo, is.GetNumber(), err)
+			}
+			if ok && v != "" {
+				if mem, edited, known := onboarding.CheckState(is.GetBody(), v); known && edited {
+					o.log.WarnContext(ctx, "handoff state edited outside tasuki; its phase is not trusted", "repo", owner+"/"+repo, "issue", is.GetNumber())
+					h, _ = onboarding.HandoffOfEdited(mem)
+					break
+				}
+			}
 		}
 		if got, ok := onboarding.HandoffOf(is.GetBody()); ok {
 			h = got
@@ -253,7 +291,7 @@ func (o *Ownership) ResolveHandoff(ctx context.Context, c *github.Client, owner,
 	if err != nil {
 		return ownership.Owners{}, err
 	}
-	h, err := o.Handoff(ctx, c, owner, repo, label, trust)
+	h, err := o.HandoffChecked(ctx, c, owner, repo, label, trust, o.handoffMemo)
 	if err != nil {
 		return ownership.Owners{}, err
 	}

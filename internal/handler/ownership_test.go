@@ -242,3 +242,51 @@ func TestOwnershipHandoff(t *testing.T) {
 		})
 	}
 }
+
+// TestResolveHandoffEditedState: with the handoff memo (the App's store),
+// a phase someone with write access typed into tasuki's handoff issue does
+// not move the owning team postmortem and lead time name: an edit from
+// Shadow to Reverse shadow would hand the follow-ups to the incoming team;
+// the edited state is not believed, so the owning team stays the
+// configured one. The state tasuki wrote is believed as before.
+func TestResolveHandoffEditedState(t *testing.T) {
+	ctx := context.Background()
+	c := onboarding.Default()
+	d := onboarding.Start(onboarding.StartRequest{Repo: "acme/pay", Team: "@acme/payments-sre", Actor: "carl", Trigger: "command",
+		ActorIsCore: true, CoreTeam: "core-sre"}, onboarding.DefaultConfig(), c, time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+	body := func(p ownership.Phase) string {
+		s := d.State
+		s.Phase = p
+		return onboarding.RenderBody(d.Intents[0].Issue.Body, s, c)
+	}
+	trust := ghwrite.Identity{Logins: []string{"tasuki[bot]"}}
+	tests := []struct {
+		name             string
+		written, current ownership.Phase
+		want             string
+	}{
+		{"unedited Reverse shadow", ownership.PhaseReverseShadow, ownership.PhaseReverseShadow, "payments-sre"},
+		{"unedited Shadow", ownership.PhaseShadow, ownership.PhaseShadow, "core-sre"},
+		{"edited Shadow to Reverse shadow", ownership.PhaseShadow, ownership.PhaseReverseShadow, "payments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := githubtest.New(t)
+			srv.AddRepo("acme/pay", "main")
+			is := srv.AddIssue("acme/pay", &github.Issue{Title: github.String("SRE handoff"), Body: github.String(body(tt.current)),
+				User: &github.User{Login: github.String("tasuki[bot]")}, Labels: []*github.Label{{Name: github.String(onboarding.DefaultLabel)}}})
+			memo := &handler.MemMemo{}
+			if err := memo.Put(ctx, onboarding.StateMemoKey("acme/pay", is.GetNumber()), onboarding.StateMemoValue(body(tt.written))); err != nil {
+				t.Fatal(err)
+			}
+			o := handler.NewOwnership(nil, nil, handler.WithHandoffMemo(memo))
+			owners, err := o.ResolveHandoff(ctx, srv.Client(), "acme", "pay", ownership.Config{DefaultTeam: "payments"}, "", trust, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := handler.EffectiveTeam(owners); got != tt.want {
+				t.Errorf("EffectiveTeam = %q, want %q (handoff %+v)", got, tt.want, owners.Handoff)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package leadtime
 
 import (
 	"encoding/binary"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -21,17 +22,10 @@ import (
 // A Builder is not safe for concurrent use; Build may be called once.
 type Builder struct {
 	e *engine
-	// pending are reviews added with AddReview, resolved to their pulls by
+	// reviews are those added with AddReviews, resolved to their pulls by
 	// Build.
-	pending []pendingReview
+	reviews []Review
 	built   bool
-}
-
-type pendingReview struct {
-	repo, number int32
-	reviewer     int32 // symbol
-	bot          bool
-	at           int64
 }
 
 // PullRecord is a pull request as a Builder takes it: Pull's fields with
@@ -147,16 +141,9 @@ func (b *Builder) ReviewLast(reviewer string, reviewerIsBot bool, at int64) {
 	e.offerReview(int32(len(e.prRepo)-1), reviewer, reviewerIsBot, microNanos(at))
 }
 
-// AddReview adds a review of any pull request, added before or after it.
-func (b *Builder) AddReview(r *Review) {
-	if r.At.IsZero() {
-		return
-	}
-	e := b.e
-	b.pending = append(b.pending, pendingReview{
-		repo: e.repo(r.Repo), number: int32(min(max(r.Number, -1), 1<<31-1)), reviewer: e.sym(r.Reviewer), bot: r.ReviewerIsBot, at: nanos(r.At),
-	})
-}
+// AddReviews adds reviews of any pull requests, added before or after
+// them, as AddDeployments.
+func (b *Builder) AddReviews(rs []Review) { b.reviews = keepOrAppend(b.reviews, rs) }
 
 // AddDeployments adds deployments. The Builder keeps ds itself when it has
 // none yet (no copy of a large slice), so the caller must not change it.
@@ -190,19 +177,29 @@ func (b *Builder) Build() (*Prepared, error) {
 	// Reviews added apart from their pulls need only the pulls; resolve
 	// them on the other core while deployments are picked and linked,
 	// which add repositories: hence a copy of the IDs.
+	ids := maps.Clone(e.repoID)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for _, r := range b.pending {
-			if i, ok := e.numbers.get(r.repo, int(r.number)); ok {
-				e.offerReview(i, e.syms[r.reviewer], r.bot, r.at)
+		lastRepo, lastID := "", int32(none)
+		for k := range b.reviews {
+			r := &b.reviews[k]
+			if r.Repo != lastRepo || lastID == none {
+				id, ok := ids[r.Repo]
+				if !ok {
+					continue
+				}
+				lastRepo, lastID = r.Repo, id
+			}
+			if i, ok := e.numbers.get(lastID, r.Number); ok && !r.At.IsZero() {
+				e.offerReview(i, r.Reviewer, r.ReviewerIsBot, nanos(r.At))
 			}
 		}
 	}()
 	e.pickDeployments()
 	e.link()
 	<-done
-	b.pending = nil
+	b.reviews = nil
 	e.reverts()
 	e.blame()
 	e.openIncidents()
@@ -220,10 +217,7 @@ func Prepare(h History, cfg Config) (*Prepared, error) {
 	for i := range h.Pulls {
 		b.addPull(&h.Pulls[i])
 	}
-	b.pending = make([]pendingReview, 0, len(h.Reviews))
-	for i := range h.Reviews {
-		b.AddReview(&h.Reviews[i])
-	}
+	b.AddReviews(h.Reviews)
 	b.AddDeployments(h.Deployments)
 	b.AddJobs(h.Jobs)
 	b.AddIncidents(h.Incidents)

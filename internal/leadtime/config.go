@@ -63,6 +63,11 @@ type Config struct {
 	// titles to recognise a revert (GitHub's revert button writes
 	// `Revert "title"`), besides the recorded Reverts number.
 	RevertTitle string `yaml:"revert_title" json:"revert_title"`
+	// ReportRepo is where the weekly delivery report issues of the
+	// organisation go: a repository of the organisation, "NAME" or
+	// "OWNER/NAME"; empty for no report. Read from the organisation's
+	// .github repository only, like the week's time zone of the report.
+	ReportRepo string `yaml:"report_repo" json:"report_repo,omitempty"`
 }
 
 // JobPatterns are the name patterns of Config.Jobs.
@@ -189,7 +194,28 @@ func (c Config) Validate() error {
 			bad(fmt.Sprintf("hotfix_labels[%d]", i), "empty label")
 		}
 	}
+	if c.ReportRepo != "" && !reportRepoRE.MatchString(c.ReportRepo) {
+		bad("report_repo", "%q is not a repository: use NAME or OWNER/NAME, e.g. engineering-metrics", c.ReportRepo)
+	}
 	return errors.Join(errs...)
+}
+
+// reportRepoRE is a repository as GitHub allows its names: "NAME" or
+// "OWNER/NAME".
+var reportRepoRE = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/)?[A-Za-z0-9._-]{1,100}$`)
+
+// ReportRepoOf returns the repository (owner, name) of ReportRepo for
+// organisation org; ok is false when none is set or it names another
+// owner.
+func (c Config) ReportRepoOf(org string) (owner, name string, ok bool) {
+	if c.ReportRepo == "" {
+		return "", "", false
+	}
+	owner, name = org, c.ReportRepo
+	if o, n, found := strings.Cut(c.ReportRepo, "/"); found {
+		owner, name = o, n
+	}
+	return owner, name, strings.EqualFold(owner, org) && name != "." && name != ".."
 }
 
 // reErr is the regexp error without the expression it quotes, which can be

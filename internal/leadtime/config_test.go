@@ -34,6 +34,7 @@ func TestConfigErrors(t *testing.T) {
     api:
       paths: ["["]
     empty: {}
+  report_repo: a/b/c
 `
 	got := config.ParseLocal("tasuki.yml", []byte(file))
 	var msgs []string
@@ -50,6 +51,7 @@ func TestConfigErrors(t *testing.T) {
 		`tasuki.yml:8:5: leadtime.jobs.test: not a regular expression: missing closing )`,
 		`tasuki.yml:11:15: leadtime.services.api.paths[0]: bad path pattern "["`,
 		`tasuki.yml:12:5: leadtime.services.empty: name paths, workflows or environments`,
+		`tasuki.yml:13:3: leadtime.report_repo: "a/b/c" is not a repository: use NAME or OWNER/NAME, e.g. engineering-metrics`,
 	}
 	if diff := cmp.Diff(want, msgs); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)
@@ -83,6 +85,31 @@ func TestServicePaths(t *testing.T) {
 		want := map[int][]string{1: {"api", "glob"}, 2: {"web"}, 3: {"glob"}}[r.Number]
 		if !cmp.Equal(want, r.Services) {
 			t.Errorf("#%d services %v, want %v", r.Number, r.Services, want)
+		}
+	}
+}
+
+// The weekly report goes to a repository of the organisation whose
+// .github configuration names it, never elsewhere.
+func TestReportRepoOf(t *testing.T) {
+	for _, tc := range []struct {
+		repo, org, owner, name string
+		ok                     bool
+	}{
+		{"", "acme", "", "", false},
+		{"metrics", "acme", "acme", "metrics", true},
+		{"acme/metrics", "acme", "acme", "metrics", true},
+		{"ACME/metrics", "acme", "ACME", "metrics", true},
+		{"evil/metrics", "acme", "evil", "metrics", false},
+	} {
+		cfg := leadtime.DefaultConfig()
+		cfg.ReportRepo = tc.repo
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("%q: %v", tc.repo, err)
+		}
+		owner, name, ok := cfg.ReportRepoOf(tc.org)
+		if ok != tc.ok || ok && (owner != tc.owner || name != tc.name) {
+			t.Errorf("ReportRepoOf(%q) of %q = %q, %q, %v; want %q, %q, %v", tc.org, tc.repo, owner, name, ok, tc.owner, tc.name, tc.ok)
 		}
 	}
 }

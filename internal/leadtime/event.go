@@ -6,11 +6,12 @@
 //
 // Times are UTC instants; a zero time means "not known" or "not yet".
 //
-// The pipeline: Prepare (link.go) keeps the production deployments of each
-// repository's chosen source, gives every merged pull request the first
-// deployment whose range holds its merge SHA (or, without a range, by
-// time), finds first reviews, reverts and the deployment each incident is
-// blamed on; Prepared.Compute (compute.go) measures one period and scope:
+// The pipeline: Prepare, or a Builder fed row by row by a store
+// (builder.go), packs the pull requests into flat arrays; linking
+// (link.go) keeps the production deployments of each repository's chosen
+// source, gives every merged pull request the first deployment whose range
+// holds its merge SHA (or, without a range, by time), finds first reviews,
+// reverts and the deployment each incident is blamed on; Prepared.Compute (compute.go) measures one period and scope:
 // stages, DORA's five with nearest-rank percentiles (stats.go), weekly and
 // monthly buckets in the configured zone, levels (levels.go, levels.json);
 // Render and RenderShipped (render.go) write Markdown. docs/metrics.md
@@ -133,6 +134,10 @@ type Incident struct {
 	Service    string
 	StartedAt  time.Time
 	ResolvedAt time.Time // zero while open
+	// ReopenedAt is when the incident was last reopened, zero if never: a
+	// ResolvedAt not after it is void (the incident is open again until it
+	// is closed again).
+	ReopenedAt time.Time
 	// CausedBy is an explicit reference written on the incident: "#123"
 	// (a pull request), a commit SHA, or "deployment:ID"; empty when none.
 	CausedBy string

@@ -105,6 +105,8 @@ type Item struct {
 	Line   int    `yaml:"-" json:"-"`
 	// set records which fields the file wrote (Merge overlays only those).
 	set int
+	// keyLines are the lines of the keys the file wrote, for messages.
+	keyLines map[string]int
 }
 
 // AppliesTo reports whether the item is part of a handoff of tier t.
@@ -119,6 +121,11 @@ type Checklist struct {
 	// Sources are the files it was built from, in override order.
 	Sources []string
 	Items   []Item
+	// AllowRepoRelaxing, set by allow_repo_relaxing: true in the
+	// organisation's checklist, lets a repository's own override relax
+	// the items it inherits (Restrict). A repository's file cannot set it.
+	AllowRepoRelaxing bool `json:"allow_repo_relaxing,omitempty"`
+	allowLine         int
 }
 
 // Item returns the item with the given ID (case-insensitive).
@@ -153,10 +160,30 @@ func Merge(base Checklist, overrides ...Checklist) (Checklist, error) {
 	return merge(base, overrides...)
 }
 
+// Restrict returns the repository's own checklist override repo without
+// what would relax base (the built-in checklist merged with the
+// organisation's): a repository may add items and tighten those it
+// inherits (manual to semi or auto, evidence required, a shorter
+// expires_after, fewer tiers where not applicable is allowed, an earlier
+// phase), not remove them, make them weaker in kind (auto to semi or
+// manual, semi to manual), drop evidence_required, lengthen or drop
+// expires_after, allow not applicable in more tiers, apply them to fewer
+// tiers, move them to a later phase, or change their verifier or its
+// parameters (tasuki cannot tell a stricter check from a weaker one). The
+// rest of the override is kept; each refusal is returned as a
+// *ChecklistError at the file and line of the key at fault. With
+// base.AllowRepoRelaxing (allow_repo_relaxing: true in the organisation's
+// checklist) nothing is refused. The people a repository's file lets tick
+// items are the incoming team, so a relaxing override would let them
+// decide what they must show.
+func Restrict(base, repo Checklist) (Checklist, error) { return restrict(base, repo) }
+
 // LoadChecklist is what the shell calls with the override files it read
 // (Config.Checklist in the organisation's .github repository, then in the
 // repository; nil when absent): the built-in checklist merged with each
-// file that parses and merges cleanly. A file with problems is left out
+// file that parses and merges cleanly; the repository's file through
+// Restrict, whose refused parts are left out (and returned) while the rest
+// applies. A file with other problems is left out
 // whole and its problems returned (each with file and line) for the shell
 // to report on the handoff issue; the checklist returned is always usable.
 func LoadChecklist(orgName string, org []byte, repoName string, repo []byte) (Checklist, error) {
@@ -492,6 +519,12 @@ func HandoffOf(body string) (h *ownership.Handoff, ok bool) { return handoffOf(b
 // notes, the writer's marker) kept as it was. old is "" for a new issue.
 func RenderBody(old string, s State, c Checklist) string { return renderBody(old, s, c) }
 
+// FitBody is RenderBody with the block shortened (compact, then without
+// the items) to keep the body within MaxBodyBytes; ok is false when even
+// that does not fit: the edit must not be made, for GitHub's writer would
+// cut the people's text at the body's end.
+func FitBody(old string, s State, c Checklist) (body string, ok bool) { return fitBody(old, s, c) }
+
 // IssueMarker is the writer's marker of the handoff issue of repo started
 // on day started: one issue per start, found again across retries.
 func IssueMarker(repo string, started time.Time) marker.Marker { return issueMarker(repo, started) }
@@ -585,6 +618,8 @@ func Start(req StartRequest, cfg Config, c Checklist, now time.Time) Decision {
 // items pass after its merge closes too. The intents edit only the issue's
 // generated block (EditIssue of RenderBody(body, ...)), its phase label,
 // post reminders (EnsureComment) and, at the end, the summary and Close.
+// When the body has no room for even the minimal block (FitBody), Verify
+// and TransferMerged change nothing and post one notice saying why.
 func Verify(s State, body string, c Checklist, facts RepoFacts, cfg Config, now time.Time) Decision {
 	return verify(s, body, c, facts, cfg, now)
 }
@@ -603,7 +638,9 @@ type Command struct {
 // (/tasuki na ITEM-ID REASON) by actor on the handoff issue. Refused with a
 // reply saying why: an unknown item, an item of another tier, an automatic
 // item, evidence required but missing or not an https URL, n/a not allowed
-// in the handoff's tier, n/a without a reason, a closed handoff.
+// in the handoff's tier, n/a without a reason, a closed handoff, or an
+// issue body with no room for the block (people's notes below it fill it
+// to MaxBodyBytes: their text is never cut).
 func Attest(s State, body string, c Checklist, cmd Command, actor string, now time.Time) Decision {
 	return attest(s, body, c, cmd, actor, now)
 }

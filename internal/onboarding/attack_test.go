@@ -1,10 +1,12 @@
 package onboarding
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/tasuki-sre/tasuki/internal/intent"
 	"github.com/tasuki-sre/tasuki/internal/marker"
 )
 
@@ -218,25 +220,70 @@ func TestAttackRewriteCODEOWNERSCrafted(t *testing.T) {
 
 // People write below the generated block, up to GitHub's limit on a body.
 // A tick that grows the block must not make the edit longer than GitHub
-// takes: the writer would cut the end of the body, which is theirs.
+// takes: the writer would cut the end of the body, which is theirs. The
+// block shrinks (compact, then minimal) to keep the notes; when even the
+// minimal block has no room, the tick is refused with a reply saying why,
+// and a verification posts one notice instead of editing.
 func TestAttackTickDoesNotCutPeoplesNotes(t *testing.T) {
 	c := Default()
-	s0, body0 := started(t, c)
-	s0.Tier = "C"
-	const limit = 65536 // GitHub's issue body, ghwrite.MaxBodyChars
-	notes := strings.Repeat("n", limit-len(body0)-16)
-	body := body0 + notes
-	d := Attest(s0, body, c, Command{Verb: "na", ItemID: "capacity-plan", Arg: "a batch job with no traffic at all"}, "alice", now)
-	for _, in := range d.Intents {
-		if in.Edit.Body == nil {
-			continue
+	s, body0 := started(t, c)
+	s.Tier = "C"
+	body := RenderBody(body0, s, c)
+	// fill tops the notes up so that the body is exactly GitHub's limit.
+	fill := func(body string) (string, string) {
+		_, end, ok := splitBlock(body)
+		if !ok {
+			t.Fatal("no block")
 		}
-		if n := len(*in.Edit.Body); n > limit {
-			t.Skipf("finding: the tick's edit is %d bytes, over GitHub's %d: the writer cuts people's notes at its end "+
-				"(fix: internal/onboarding writeIssue renders the compact block, or refuses the tick, when the body would pass the limit)", n, limit)
+		notes := "\n\n" + strings.Repeat("n", MaxBodyBytes-end-2)
+		return body[:end] + notes, notes
+	}
+	var shrunk, refused bool
+	for i := range 40 {
+		var notes string
+		body, notes = fill(body)
+		reason := fmt.Sprintf("run %d: a batch job with no traffic at all, %s", i, strings.Repeat("r", 100))
+		d := Attest(s, body, c, Command{Verb: "na", ItemID: "capacity-plan", Arg: reason}, "alice", now)
+		edits := 0
+		for _, in := range d.Intents {
+			if in.Kind != intent.EditIssue || in.Edit.Body == nil {
+				continue
+			}
+			edits++
+			if n := len(*in.Edit.Body); n > MaxBodyBytes {
+				t.Fatalf("tick %d: the edit is %d bytes, over GitHub's %d", i, n, MaxBodyBytes)
+			}
+			if !strings.HasSuffix(*in.Edit.Body, notes) {
+				t.Fatalf("tick %d: people's notes changed", i)
+			}
 		}
-		if !strings.HasSuffix(*in.Edit.Body, notes) {
-			t.Error("people's notes changed")
+		if edits == 0 {
+			// Refused: nothing written, the state as it was, and why.
+			if d.Changed || len(d.Intents) != 0 || !strings.Contains(d.Reply, "65,536") || encodeState(d.State) != encodeState(s) {
+				t.Fatalf("tick %d: no edit, yet not a refusal: changed %v, %d intents, reply %q", i, d.Changed, len(d.Intents), d.Reply)
+			}
+			refused = true
+			// A verification of the same body: one notice, no edit.
+			v := Verify(s, body, c, RepoFacts{}, DefaultConfig(), now)
+			if v.Changed || len(v.Intents) != 1 || v.Intents[0].Kind != intent.EnsureComment || !strings.Contains(v.Intents[0].Body, "65,536") {
+				t.Errorf("verify on a full body: changed %v, intents %v", v.Changed, kinds(v))
+			}
+			break
 		}
+		st, _ := d.State.Item("capacity-plan")
+		if st.Reason != oneLine(reason, maxReason) {
+			t.Fatalf("tick %d: reason %q", i, st.Reason)
+		}
+		body = apply(t, body, d)
+		if !strings.Contains(body, oneLine(reason, maxReason)) {
+			shrunk = true // the block no longer shows reasons
+		}
+		checkBody(t, body, d.State)
+		s = d.State
+		// Each run grows the state: a new attestation on another item.
+		s.Items = append(s.Items, ItemState{ID: fmt.Sprintf("extra-%02d", i), Status: StatusPassed, Reason: strings.Repeat("x", 150), By: "bob", At: now})
+	}
+	if !shrunk || !refused {
+		t.Errorf("shrunk %v, refused %v: want both reached", shrunk, refused)
 	}
 }

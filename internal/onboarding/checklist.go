@@ -110,8 +110,13 @@ func parseChecklist(name string, b []byte) (Checklist, error) {
 		switch k := keyString(mv.Key); k {
 		case "items":
 			itemsNode = unwrap(mv.Value)
+		case "allow_repo_relaxing":
+			if err := decodeNode(unwrap(mv.Value), &c.AllowRepoRelaxing); err != nil {
+				errs = append(errs, errAt(name, mv.Value, "allow_repo_relaxing is true or false"))
+			}
+			c.allowLine = posLine(mv.Key)
 		default:
-			errs = append(errs, errAt(name, mv.Key, fmt.Sprintf("unknown key %q; the checklist holds items:", k)))
+			errs = append(errs, errAt(name, mv.Key, fmt.Sprintf("unknown key %q; the checklist holds items: (and, in the organisation's, allow_repo_relaxing:)", k)))
 		}
 	}
 	if itemsNode == nil {
@@ -162,7 +167,10 @@ func parseItem(name string, n ast.Node) (Item, error) {
 		}
 		return &ChecklistError{Source: name, Line: line, Msg: msg}
 	}
-	it := Item{ID: y.ID, Source: name, Line: line, Remove: y.Remove, Params: y.Params}
+	it := Item{ID: y.ID, Source: name, Line: line, Remove: y.Remove, Params: y.Params, keyLines: map[string]int{}}
+	for _, mv := range m.Values {
+		it.keyLines[keyString(mv.Key)] = posLine(mv.Key)
+	}
 	var errs []error
 	if !idRE.MatchString(y.ID) {
 		errs = append(errs, at("id", fmt.Sprintf("item id %q must be lower-case letters, digits and '-', starting with a letter, at most 48", y.ID)))
@@ -315,9 +323,10 @@ func (c Checklist) ForTier(tier string) []Item {
 }
 
 func merge(base Checklist, overrides ...Checklist) (Checklist, error) {
-	out := Checklist{Sources: slices.Clone(base.Sources), Items: slices.Clone(base.Items)}
+	out := Checklist{Sources: slices.Clone(base.Sources), Items: slices.Clone(base.Items), AllowRepoRelaxing: base.AllowRepoRelaxing}
 	for _, o := range overrides {
 		out.Sources = append(out.Sources, o.Sources...)
+		out.AllowRepoRelaxing = out.AllowRepoRelaxing || o.AllowRepoRelaxing
 		for _, it := range o.Items {
 			i := slices.IndexFunc(out.Items, func(x Item) bool { return x.ID == it.ID })
 			switch {
@@ -360,6 +369,10 @@ func overlay(base, o Item) Item {
 	}
 	if o.set&setKind != 0 {
 		base.Kind = o.Kind
+		if o.Kind == KindManual && o.set&setVerifier == 0 {
+			// A manual item has no check: the one it had goes with it.
+			base.Verifier, base.Params = "", nil
+		}
 	}
 	if o.set&setVerifier != 0 {
 		base.Verifier = o.Verifier
@@ -543,13 +556,20 @@ func loadChecklist(orgName string, org []byte, repoName string, repo []byte) (Ch
 	c := Default()
 	var errs []error
 	for _, f := range []struct {
-		name string
-		b    []byte
-	}{{orgName, org}, {repoName, repo}} {
+		name   string
+		b      []byte
+		isRepo bool
+	}{{orgName, org, false}, {repoName, repo, true}} {
 		if len(f.b) == 0 {
 			continue
 		}
 		o, err := parseChecklist(f.name, f.b)
+		if err == nil && f.isRepo {
+			// The repository's own file may add and tighten, not relax.
+			var refused error
+			o, refused = restrict(c, o)
+			errs = append(errs, refused)
+		}
 		if err == nil {
 			var m Checklist
 			if m, err = merge(c, o); err == nil {

@@ -228,13 +228,19 @@ func advance(s State, c Checklist, now time.Time) State {
 }
 
 // writeIssue returns the intents that bring the issue in line with s: its
-// body's block, and the phase label when the phase changed.
-func writeIssue(old, s State, body string, c Checklist) []intent.Intent {
+// body's block, and the phase label when the phase changed. ok is false
+// when the body would pass GitHub's limit even with the minimal block (the
+// notes below it fill the issue): nothing is written, for the writer would
+// cut the end of the body, which is people's text; the caller keeps the
+// old state and says why (tooLong).
+func writeIssue(old, s State, body string, c Checklist) (out []intent.Intent, ok bool) {
 	if s.Issue <= 0 {
-		return nil
+		return nil, true
 	}
-	newBody := renderBody(body, s, c)
-	var out []intent.Intent
+	newBody, fits := fitBody(body, s, c)
+	if !fits {
+		return nil, false
+	}
 	if newBody != body {
 		out = append(out, intent.Intent{Kind: intent.EditIssue, Number: s.Issue,
 			Edit: intent.IssueEdit{Body: &newBody, Marker: issueMarker(s.Repo, s.Started)}})
@@ -245,7 +251,18 @@ func writeIssue(old, s State, body string, c Checklist) []intent.Intent {
 			out = append(out, intent.Intent{Kind: intent.RemoveLabels, Number: s.Issue, Labels: []string{PhaseLabel(old.Phase)}})
 		}
 	}
-	return out
+	return out, true
+}
+
+// tooLongNote says why tasuki left the issue as it is (writeIssue's !ok).
+const tooLongNote = "tasuki cannot update this issue: with the notes below its generated block, the body would pass GitHub's limit of 65,536 characters, and tasuki never cuts people's text. Shorten the notes (or move them to a comment); "
+
+// tooLong is the decision that keeps s as it was because its issue's body
+// has no room (writeIssue's !ok): one notice on the issue, no other write.
+func tooLong(s State) Decision {
+	return Decision{State: s, Intents: []intent.Intent{{Kind: intent.EnsureComment, Number: s.Issue,
+		Marker: marker.New(MarkerNotice, fmt.Sprintf("%s#%d/too-long", s.Repo, s.Issue)),
+		Body:   tooLongNote + "tasuki verifies again on the next push to the default branch and daily."}}}
 }
 
 func verify(s State, body string, c Checklist, facts RepoFacts, cfg Config, now time.Time) Decision {
@@ -308,10 +325,18 @@ func verify(s State, body string, c Checklist, facts RepoFacts, cfg Config, now 
 		// The transfer items pass after the transfer (merged earlier with
 		// items failing, or ownership already moved): close.
 		var closing []intent.Intent
-		s, closing = closeHandoff(old, s, body, c, now)
+		var ok bool
+		s, closing, ok = closeHandoff(old, s, body, c, now)
+		if !ok {
+			return tooLong(old)
+		}
 		d.Intents = append(closing, d.Intents...)
 	} else {
-		d.Intents = append(writeIssue(old, s, body, c), d.Intents...)
+		w, ok := writeIssue(old, s, body, c)
+		if !ok {
+			return tooLong(old)
+		}
+		d.Intents = append(w, d.Intents...)
 	}
 	d.Intents = append(d.Intents, propose...)
 	d.State = s
@@ -389,7 +414,11 @@ func attest(s State, body string, c Checklist, cmd Command, actor string, now ti
 	}
 	s = refresh(s, c, nil, now, true)
 	s = advance(s, c, now)
-	d := Decision{State: s, Changed: true, Intents: writeIssue(old, s, body, c)}
+	w, ok := writeIssue(old, s, body, c)
+	if !ok {
+		return Decision{State: old, Reply: "Not recorded: " + tooLongNote + "then tick again."}
+	}
+	d := Decision{State: s, Changed: true, Intents: w}
 	word := "passed"
 	if st.Status == StatusNA {
 		word = "not applicable"
@@ -445,10 +474,16 @@ func transferMerged(s State, body string, c Checklist, facts RepoFacts, approver
 	s = refresh(s, c, &facts, now, true)
 	s = advance(s, c, now)
 	d := Decision{}
+	var ok bool
 	if s.Phase == PhaseGuard {
-		s, d.Intents = closeHandoff(old, s, body, c, now)
+		s, d.Intents, ok = closeHandoff(old, s, body, c, now)
 	} else {
-		d.Intents = writeIssue(old, s, body, c)
+		d.Intents, ok = writeIssue(old, s, body, c)
+	}
+	if !ok {
+		return tooLong(old)
+	}
+	if s.Phase != PhaseGuard {
 		var failing []string
 		for _, it := range c.ForTier(s.Tier) {
 			if st, _ := s.Item(it.ID); it.Phase == PhaseTransfer && st.Status != StatusPassed && st.Status != StatusNA {
@@ -467,12 +502,16 @@ func transferMerged(s State, body string, c Checklist, facts RepoFacts, approver
 
 // closeHandoff closes the handoff s, whose transfer items passed after the
 // transfer: the issue's block, the summary comment, then Close.
-func closeHandoff(old, s State, body string, c Checklist, now time.Time) (State, []intent.Intent) {
+func closeHandoff(old, s State, body string, c Checklist, now time.Time) (State, []intent.Intent, bool) {
 	s.Closed = now.UTC().Truncate(time.Second)
-	return s, append(writeIssue(old, s, body, c),
+	w, ok := writeIssue(old, s, body, c)
+	if !ok {
+		return old, nil, false
+	}
+	return s, append(w,
 		intent.Intent{Kind: intent.EnsureComment, Number: s.Issue,
 			Marker: marker.New(MarkerSummary, fmt.Sprintf("%s#%d", s.Repo, s.Issue)), Body: summary(s)},
-		intent.Intent{Kind: intent.Close, Number: s.Issue, Reason: intent.CloseCompleted})
+		intent.Intent{Kind: intent.Close, Number: s.Issue, Reason: intent.CloseCompleted}), true
 }
 
 // ownersMoved reports whether CODEOWNERS makes the incoming team the owner

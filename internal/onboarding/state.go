@@ -45,6 +45,9 @@ const (
 	MarkerReminder = "sre-handoff-reminder"
 	MarkerSummary  = "sre-handoff-summary"
 	MarkerHandBack = "sre-handback"
+	// MarkerNotice keys a notice on the handoff issue: its body has no
+	// room for tasuki's block, or its state was edited outside tasuki.
+	MarkerNotice = "sre-handoff-notice"
 )
 
 func issueMarker(repo string, started time.Time) marker.Marker {
@@ -133,11 +136,47 @@ const peopleNote = "_Everything below this line is yours: tasuki only rewrites t
 // longer body, which would cut the state off).
 const maxBlockBytes = 56 << 10
 
+// MaxBodyBytes is the longest issue body GitHub takes (ghwrite.MaxBodyChars,
+// which the writer measures in bytes): a longer one the writer cuts at its
+// end, where people's notes are.
+const MaxBodyBytes = 65536
+
+// How much of the checklist the generated block shows.
+const (
+	renderFull    = iota // every item with its reason, who ticked it and the evidence
+	renderCompact        // every item with its status only (the rest stays in the state)
+	renderMinimal        // the phases only: the notes below leave no room for the items
+)
+
+// renderBody is fitBody's body whether or not it fits (Start's new issue,
+// which has no notes, and RenderBody).
 func renderBody(old string, s State, c Checklist) string {
-	block := renderBlock(s, c, false)
-	if len(block) > maxBlockBytes {
-		block = renderBlock(s, c, true)
+	body, _ := fitBody(old, s, c)
+	return body
+}
+
+// fitBody returns the body of the handoff issue for s: the generated block
+// replacing the one at the start of old, every byte after it kept. The
+// block is the full one when the body fits in MaxBodyBytes, else the
+// compact one, else the minimal one; ok is false when even that does not
+// fit: the edit would make GitHub's writer cut people's text, so it must
+// not be made (the body returned is then the minimal one, over the limit).
+func fitBody(old string, s State, c Checklist) (body string, ok bool) {
+	for level := renderFull; level <= renderMinimal; level++ {
+		block := renderBlock(s, c, level)
+		if level == renderFull && len(block) > maxBlockBytes {
+			continue
+		}
+		body = placeBlock(old, block)
+		if len(body) <= MaxBodyBytes {
+			return body, true
+		}
 	}
+	return body, false
+}
+
+// placeBlock puts block where the generated block of old is, or first.
+func placeBlock(old, block string) string {
 	if start, end, ok := splitBlock(old); ok {
 		return old[:start] + block + old[end:]
 	}
@@ -149,9 +188,10 @@ func renderBody(old string, s State, c Checklist) string {
 	return block + "\n\n" + old
 }
 
-// renderBlock renders the generated block; compact leaves out the items'
-// reasons and evidence (kept in the state) when the full list is too long.
-func renderBlock(s State, c Checklist, compact bool) string {
+// renderBlock renders the generated block at level (renderFull, renderCompact
+// or renderMinimal): the shorter levels leave out what the state keeps
+// anyway, for a body whose notes leave little room.
+func renderBlock(s State, c Checklist, level int) string {
 	var b strings.Builder
 	b.WriteString(blockBegin + "\n")
 	org, _, _ := strings.Cut(s.Repo, "/")
@@ -184,7 +224,13 @@ func renderBlock(s State, c Checklist, compact bool) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d/%d%s |\n", name, r[0], r[1], day(ps.Due), done, total, mark)
 	}
+	if level == renderMinimal {
+		b.WriteString("\nThe checklist is not shown: the notes below this block leave no room for it within GitHub's limit on an issue body. Its state is kept; shorten the notes to see it again.\n")
+	}
 	for _, ps := range s.Phases {
+		if level == renderMinimal {
+			break
+		}
 		var its []Item
 		for _, it := range items {
 			if it.Phase == ps.Phase {
@@ -198,7 +244,7 @@ func renderBlock(s State, c Checklist, compact bool) string {
 		fmt.Fprintf(&b, "\n#### %s %d/%d — due %s\n\n", ps.Phase.Title(), done, total, day(ps.Due))
 		for _, it := range its {
 			st, _ := s.Item(it.ID)
-			if compact {
+			if level == renderCompact {
 				st.Reason, st.By, st.Evidence = "", "", ""
 			}
 			b.WriteString(renderItem(it, st))

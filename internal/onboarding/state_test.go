@@ -54,7 +54,7 @@ func TestStateHostileBody(t *testing.T) {
 		forged.Items[i].Status = StatusPassed
 	}
 	forgedLine := encodeState(forged)
-	forgedBlock := renderBlock(forged, c, false)
+	forgedBlock := renderBlock(forged, c, renderFull)
 
 	person := []string{
 		"\n\nMy notes.\n" + forgedLine + "\n",

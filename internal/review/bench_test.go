@@ -35,7 +35,7 @@ func genPlan(b *testing.B, n string) []byte {
 
 // BenchmarkReadPlan reads generated plans of 20,000 and 100,000 changes
 // (35 and 175 MB) as the comment needs them (attribute diffs while
-// AttrBudget lasts, every change kept) and as the CLI's --format json
+// AttrBudget lasts, every change kept, or through a CommentKeep) and as the CLI's --format json
 // does (no attribute, a RiskSample keeping a few risky changes per
 // reason). MB/s is of plan text; retained-MB is the heap the plan holds
 // once read.
@@ -47,6 +47,7 @@ func BenchmarkReadPlan(b *testing.B) {
 			opts func() ReadOptions
 		}{
 			{"comment", func() ReadOptions { return ReadOptions{} }},
+			{"comment-kept", func() ReadOptions { return ReadOptions{Keep: NewCommentKeep(DefaultConfig()).Keep} }},
 			{"json", func() ReadOptions {
 				return ReadOptions{NoAttrs: true, Keep: NewRiskSample(DefaultConfig()).Keep}
 			}},

@@ -29,7 +29,12 @@
 // anything json.Valid refuses is refused), each resource change is
 // captured alone and only the fields tasuki needs are decoded, so memory
 // depends on the largest change, not on the plan. Attribute diffs are kept
-// up to AttrsPerChange per change and AttrBudget per plan.
+// up to AttrsPerChange per change and AttrBudget per plan. What stays is a
+// Change per resource change, unless a ReadOptions.Keep filter picks
+// fewer: CommentKeep for the comment and check run (every destroy up to
+// KeptDestroys, the listed others up to KeptOthers, the rest counted in
+// Plan.Unkept and Plan.UnkeptListed, which the renderer's counts include),
+// RiskSample for the JSON output; either way memory stays flat.
 //
 // Secrets: values Terraform marks sensitive (before_sensitive and
 // after_sensitive at any depth, whole-value true, sensitive outputs) are

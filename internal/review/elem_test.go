@@ -1,9 +1,13 @@
 package review
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -100,6 +104,24 @@ func FuzzParseResourceChange(f *testing.F) {
 		if err := parseResourceChange(raw, &got, interner{}); err != nil {
 			t.Fatalf("encoding/json reads it but the picker fails: %v", err)
 		}
+		// Captured by the lexer, with the spans it records, the picker
+		// must find the very same bytes.
+		l := &lexer{r: bufio.NewReader(bytes.NewReader(raw))}
+		c, err := l.ws()
+		if err != nil {
+			t.Fatal(err)
+		}
+		captured, err := l.capture(c, 1)
+		if err != nil {
+			t.Fatalf("encoding/json reads it but the lexer fails: %v", err)
+		}
+		var marked lazyResourceChange
+		if err := parseMarkedChange(captured, l.marks, &marked, interner{}); err != nil {
+			t.Fatalf("picker fails with the lexer's spans: %v", err)
+		}
+		if diff := cmp.Diff(got, marked, cmp.AllowUnexported(lazyResourceChange{}), cmp.Comparer(func(a, b error) bool { return (a == nil) == (b == nil) })); diff != "" {
+			t.Fatalf("picker differs with the lexer's spans (-without +with):\n%s", diff)
+		}
 		g := fields{Address: got.Address, Prev: got.PreviousAddress, Module: got.ModuleAddress, Mode: string(got.Mode), Type: got.Type,
 			Name: got.Name, Deposed: got.DeposedKey, Reason: string(got.ActionReason)}
 		if got.Change != nil {
@@ -121,4 +143,40 @@ func FuzzParseResourceChange(f *testing.F) {
 			t.Fatalf("picker differs from encoding/json (-json +picker):\n%s", diff)
 		}
 	})
+}
+
+// TestCaptureSpansBounded checks that a resource change full of small
+// containers is still read right once capture stops recording their spans,
+// and that the spans it keeps stay bounded.
+func TestCaptureSpansBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"address":"a.b"`)
+	for i := 0; i < 3*maxMarks; i++ {
+		fmt.Fprintf(&b, `,"x%d":[{}]`, i)
+	}
+	b.WriteString(`,"change":{"actions":["delete","create"],"before":{"k":"v"},"after":{"k":"w"},"replace_paths":[["k"]]}}`)
+	raw := []byte(b.String())
+	l := &lexer{r: bufio.NewReader(bytes.NewReader(raw))}
+	c, _ := l.ws()
+	captured, err := l.capture(c, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.marks) > maxMarks {
+		t.Errorf("%d spans kept, want at most %d", len(l.marks), maxMarks)
+	}
+	var rc lazyResourceChange
+	if err := parseMarkedChange(captured, l.marks, &rc, interner{}); err != nil {
+		t.Fatal(err)
+	}
+	if rc.Address != "a.b" || rc.Change == nil || string(rc.Change.After) != `{"k":"w"}` || len(rc.Change.ReplacePaths) != 1 {
+		t.Errorf("read %+v, change %+v", rc, rc.Change)
+	}
+	p, err := ReadPlan(strings.NewReader(plan(string(raw))), "plan.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := p.Counts(); c.Replace != 1 || len(p.Changes[0].Attrs) != 1 || p.Changes[0].Attrs[0].After != `"w"` {
+		t.Errorf("counts %+v, attrs %+v", c, p.Changes[0].Attrs)
+	}
 }

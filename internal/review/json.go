@@ -54,8 +54,7 @@ func RenderJSON(s Summary, v Verdict) ([]byte, error) {
 // name (the verdict lists destroys first), and counts all of them, so
 // that memory stays flat however big the plan. Read the plans in the
 // order given to Summarize through one RiskSample, then call Apply on the
-// Summary before Evaluate. Not for RenderComment, which lists every
-// change.
+// Summary before Evaluate. For RenderComment, see CommentKeep.
 type RiskSample struct {
 	pol    policy
 	kept   map[string]*[2]int // per reason: kept others, kept destroys
@@ -70,9 +69,19 @@ func NewRiskSample(cfg Config) *RiskSample {
 
 // Keep reports whether ch is kept; it is the ReadOptions.Keep filter.
 func (rs *RiskSample) Keep(ch *Change) bool {
+	keep, risky := rs.sample(ch)
+	if risky && !keep {
+		rs.cut = true
+	}
+	return keep
+}
+
+// sample counts ch's risks and reports whether ch is among the first
+// that a reason line names (keep) and whether it is risky at all.
+func (rs *RiskSample) sample(ch *Change) (keep, risky bool) {
 	why := rs.pol.risk(*ch)
 	if why == "" {
-		return false
+		return false, false
 	}
 	r := Risk{Address: ch.Address, Action: ch.Action, Why: why}
 	d := 0
@@ -81,7 +90,6 @@ func (rs *RiskSample) Keep(ch *Change) bool {
 	}
 	var kept [8]*[2]int // the reasons' counters; a change has a few reasons
 	ks := kept[:0]
-	keep := false
 	riskKeys(r, func(key, _ string, _ bool) {
 		rs.totals[key]++
 		k := rs.kept[key]
@@ -93,13 +101,12 @@ func (rs *RiskSample) Keep(ch *Change) bool {
 		ks = append(ks, k)
 	})
 	if !keep {
-		rs.cut = true
-		return false
+		return false, true
 	}
 	for _, k := range ks {
 		k[d]++
 	}
-	return true
+	return true, true
 }
 
 // Apply gives s the true number of risky changes per reason when some

@@ -692,13 +692,24 @@ const markDepth = 3
 // to the captured value.
 type span struct{ start, end int64 }
 
+// maxMarks bounds the spans recorded per captured value (a resource
+// change has about ten), so that a hostile one full of small containers
+// costs no more memory than its text: the rest are found by scanning.
+const maxMarks = 256
+
 func (s *scanner) open(level int, at int64) {
+	if len(s.marks) >= maxMarks {
+		s.opened[level-1] = -1
+		return
+	}
 	s.opened[level-1] = len(s.marks)
 	s.marks = append(s.marks, span{at, -1})
 }
 
 func (s *scanner) close(level int, at int64) {
-	s.marks[s.opened[level-1]].end = at + 1
+	if i := s.opened[level-1]; i >= 0 {
+		s.marks[i].end = at + 1
+	}
 }
 
 func synErr(off int64, i int, format string, args ...any) error {

@@ -59,6 +59,11 @@ type Plan struct {
 	// Unkept counts the resource changes a ReadOptions.Keep filter left
 	// out of Changes; nil when none was. Counts includes them.
 	Unkept *Counts `json:"unkept,omitempty"`
+	// UnkeptListed counts, per module and resource type, the changes of
+	// Unkept that the comment would list among the changes that destroy
+	// nothing (not destroys, not no-ops that neither move nor import), so
+	// that its counts per module and type stay true; nil when none was.
+	UnkeptListed map[ModuleType]Counts `json:"-"`
 	// Drift are resources changed outside Terraform.
 	Drift []Change `json:"drift"`
 	// Deferred are changes Terraform postponed to a later plan.
@@ -105,6 +110,42 @@ type Change struct {
 	Attrs []AttrDiff `json:"attrs,omitempty"`
 	// AttrsOmitted counts changed attributes not kept in Attrs.
 	AttrsOmitted int `json:"attrs_omitted,omitempty"`
+}
+
+// ModuleType is a module address ("" for the root module) and a resource
+// type: the key of Plan.UnkeptListed.
+type ModuleType struct{ Module, Type string }
+
+// listed reports whether the comment lists ch among the changes that
+// destroy nothing.
+func listed(ch *Change) bool {
+	return !isDestroy(ch) && (ch.Action != ActionNoOp || ch.Moved() || ch.Importing)
+}
+
+// unkeep counts ch, which a ReadOptions.Keep filter left out.
+func (p *Plan) unkeep(ch *Change) {
+	if p.Unkept == nil {
+		p.Unkept = &Counts{}
+	}
+	p.Unkept.add(*ch)
+	if !listed(ch) {
+		return
+	}
+	if p.UnkeptListed == nil {
+		p.UnkeptListed = map[ModuleType]Counts{}
+	}
+	k := ModuleType{ch.Module, ch.Type}
+	c := p.UnkeptListed[k]
+	c.add(*ch)
+	p.UnkeptListed[k] = c
+}
+
+// unkeptDestroys counts the destroys and replaces left out of Changes.
+func (p *Plan) unkeptDestroys() int {
+	if p.Unkept == nil {
+		return 0
+	}
+	return p.Unkept.Delete + p.Unkept.Replace
 }
 
 // Moved reports whether the change moves the resource to a new address.

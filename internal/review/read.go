@@ -171,10 +171,7 @@ func ReadPlanWith(r io.Reader, source string, o ReadOptions) (*Plan, error) {
 				switch {
 				case err != nil:
 				case o.Keep != nil && !rd.keep(o.Keep, ch):
-					if p.Unkept == nil {
-						p.Unkept = &Counts{}
-					}
-					p.Unkept.add(ch)
+					p.unkeep(&ch)
 				default:
 					rd.seenChanges = rd.seen(rd.seenChanges, ch, changes.n)
 					changes.add(ch)
@@ -714,7 +711,7 @@ func (rd *reader) convert(rc *lazyResourceChange) (Change, error) {
 	if as, err = decodeMask(c.AfterSensitive); err != nil {
 		return ch, err
 	}
-	diff := (ch.Action == ActionCreate || ch.Action == ActionUpdate || ch.Action == ActionReplace) && *rd.budget > 0
+	diff := (ch.Action == ActionCreate || ch.Action == ActionUpdate || ch.Action == ActionReplace || ch.Action == ActionDelete) && *rd.budget > 0
 	// Learn this change's secrets before rendering any of its values;
 	// values that are not shown are not decoded, only their marked parts.
 	if diff {
@@ -761,8 +758,12 @@ func (rd *reader) convert(rc *lazyResourceChange) (Change, error) {
 		d.walk("", before, after, bs, as, au, before != nil, after != nil || au == true)
 		ch.Attrs = d.out
 		ch.AttrsOmitted = d.omitted
-		*rd.budget -= len(d.out)
-		rd.omitted += d.omitted
+		if ch.Action == ActionDelete {
+			// Only what identifies the destroyed object is shown.
+			ch.Attrs, ch.AttrsOmitted = identifyingAttrs(ch.Attrs), 0
+		}
+		*rd.budget -= len(ch.Attrs)
+		rd.omitted += ch.AttrsOmitted
 	case !rd.noAttrs && (ch.Action == ActionCreate || ch.Action == ActionUpdate || ch.Action == ActionReplace):
 		rd.omittedChanges++
 	}

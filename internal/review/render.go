@@ -134,6 +134,24 @@ func renderDiffs(s Summary, m Meta, limit int, withDestroys bool) string {
 		}
 		b.WriteString("_\n")
 	}
+	unkept := 0
+	for _, p := range s.Plans {
+		unkept += p.unkeptDestroys()
+		for _, c := range p.UnkeptListed {
+			unkept += c.Create + c.Update + c.Read + c.NoOp + c.Forget
+		}
+	}
+	if unkept > 0 {
+		word := "changes"
+		if unkept == 1 {
+			word = "change"
+		}
+		fmt.Fprintf(&b, "_%d more %s not listed: the plan is too big to list here.", unkept, word)
+		if where := fullTextWhere(m); where != "" {
+			fmt.Fprintf(&b, " All of it is in %s.", where)
+		}
+		b.WriteString("_\n")
+	}
 	return b.String()
 }
 
@@ -169,7 +187,14 @@ func checkTitle(s Summary, v Verdict, m Meta) string {
 func renderFitting(s Summary, m Meta, sec string, limit int) (string, int) {
 	pre := prepare(s)
 	var out string
-	for lvl := levelFull; lvl < levelCount; lvl++ {
+	first := levelFull
+	switch {
+	case pre.unkeptDestroys > 0:
+		first = levelRiskyOnly // the others list every destroy
+	case pre.unkeptListed:
+		first = levelGrouped // the others list every change
+	}
+	for lvl := first; lvl < levelCount; lvl++ {
 		out = render(s, m, sec, pre, lvl, -1, limit)
 		if len(out) > limit {
 			continue
@@ -277,12 +302,14 @@ func render(s Summary, m Meta, sec string, pre *prepared, lvl, maxDestroys, stop
 	// destroys: the first screen shows them all, collapsed.
 	ds := pre.ds
 	cutDestroys := 0
-	if len(ds) > 0 {
-		w("### Destroy and replace (%d)\n\n", len(ds))
+	nDestroys := len(ds) + pre.unkeptDestroys
+	if nDestroys > 0 {
+		w("### Destroy and replace (%d)\n\n", nDestroys)
 		if lvl >= levelRiskyOnly {
 			// Compact: instances of one resource collapse into one
 			// address with an index list, so every address stays.
 			entries := pre.compact
+			cutDestroys = pre.unkeptDestroys
 			if maxDestroys >= 0 && maxDestroys < len(entries) {
 				for _, e := range entries[maxDestroys:] {
 					cutDestroys += e.n
@@ -346,7 +373,7 @@ func render(s Summary, m Meta, sec string, pre *prepared, lvl, maxDestroys, stop
 		switch {
 		case multi:
 			w("### Changes in %s (%d)\n\n", mdtext.Code(planLabel(p)), pg.shown)
-		case len(ds) > 0:
+		case nDestroys > 0:
 			w("### Other changes (%d)\n\n", pg.shown)
 		default:
 			w("### Changes (%d)\n\n", pg.shown)
@@ -803,6 +830,7 @@ type typeGroup struct{ typ, counts string }
 // level tried.
 type planGroups struct {
 	shown  int
+	unkept bool // some of the shown changes were not kept: counts only
 	groups []*moduleGroup
 	types  []typeGroup
 }
@@ -814,6 +842,11 @@ type prepared struct {
 	compact      []compactEntry
 	counts       []Counts
 	groups       []planGroups
+	// unkeptDestroys counts the destroys and replaces a ReadOptions.Keep
+	// filter left out: they can only be counted (levelRiskyOnly), and
+	// unkeptListed says the same of some other change (levelGrouped).
+	unkeptDestroys int
+	unkeptListed   bool
 }
 
 func prepare(s Summary) *prepared {
@@ -824,7 +857,10 @@ func prepare(s Summary) *prepared {
 	}
 	for _, p := range s.Plans {
 		pre.counts = append(pre.counts, p.Counts())
-		pre.groups = append(pre.groups, groupByModule(p))
+		pg := groupByModule(p)
+		pre.groups = append(pre.groups, pg)
+		pre.unkeptDestroys += p.unkeptDestroys()
+		pre.unkeptListed = pre.unkeptListed || pg.unkept
 	}
 	return pre
 }
@@ -835,7 +871,7 @@ func prepare(s Summary) *prepared {
 func groupByModule(p *Plan) planGroups {
 	var pg planGroups
 	idx := map[string]*moduleGroup{}
-	byType := map[string][]*Change{}
+	byType := map[string]bool{}
 	var types []string
 	for i := range p.Changes {
 		ch := &p.Changes[i]
@@ -850,33 +886,68 @@ func groupByModule(p *Plan) planGroups {
 			pg.groups = append(pg.groups, g)
 		}
 		g.changes = append(g.changes, ch)
-		if _, ok := byType[ch.Type]; !ok {
+		if !byType[ch.Type] {
 			types = append(types, ch.Type)
+			byType[ch.Type] = true
 		}
-		byType[ch.Type] = append(byType[ch.Type], ch)
+	}
+	// Changes a ReadOptions.Keep filter left out are counted only.
+	unkept := map[string]map[string]Counts{} // module, type
+	for k, c := range p.UnkeptListed {
+		pg.shown += c.Create + c.Update + c.Delete + c.Replace + c.Read + c.NoOp + c.Forget
+		if idx[k.Module] == nil {
+			g := &moduleGroup{module: k.Module}
+			idx[k.Module] = g
+			pg.groups = append(pg.groups, g)
+		}
+		if unkept[k.Module] == nil {
+			unkept[k.Module] = map[string]Counts{}
+		}
+		unkept[k.Module][k.Type] = c
+		if !byType[k.Type] {
+			types = append(types, k.Type)
+			byType[k.Type] = true
+		}
 	}
 	sort.SliceStable(pg.groups, func(i, j int) bool { return naturalLess(pg.groups[i].module, pg.groups[j].module) })
+	typeTotals := map[string]Counts{}
 	for _, g := range pg.groups {
-		g.counts = actionCounts(g.changes)
-		var parts []string
+		var total Counts
 		var order []string
-		n := map[string][]*Change{}
+		n := map[string]Counts{}
 		for _, ch := range g.changes {
-			if _, ok := n[ch.Type]; !ok {
+			c, ok := n[ch.Type]
+			if !ok {
 				order = append(order, ch.Type)
 			}
-			n[ch.Type] = append(n[ch.Type], ch)
+			c.add(*ch)
+			n[ch.Type] = c
+		}
+		for t, u := range unkept[g.module] {
+			c, ok := n[t]
+			if !ok {
+				order = append(order, t)
+			}
+			c.Add(u)
+			n[t] = c
 		}
 		sort.Strings(order)
+		var parts []string
 		for _, t := range order {
+			total.Add(n[t])
+			tt := typeTotals[t]
+			tt.Add(n[t])
+			typeTotals[t] = tt
 			parts = append(parts, mdtext.Code(t)+" "+actionCounts(n[t]))
 		}
+		g.counts = actionCounts(total)
 		g.byType = strings.Join(parts, "; ")
 	}
 	sort.Strings(types)
 	for _, t := range types {
-		pg.types = append(pg.types, typeGroup{t, actionCounts(byType[t])})
+		pg.types = append(pg.types, typeGroup{t, actionCounts(typeTotals[t])})
 	}
+	pg.unkept = len(p.UnkeptListed) > 0
 	return pg
 }
 
@@ -982,11 +1053,7 @@ func otherPhrase(p *Plan, c Counts) string {
 	return strings.Join(parts, ", ")
 }
 
-func actionCounts(chs []*Change) string {
-	var c Counts
-	for _, ch := range chs {
-		c.add(*ch)
-	}
+func actionCounts(c Counts) string {
 	return strings.Join(nonZero("%d %s", tally{c.Create, "create"}, tally{c.Update, "update"}, tally{c.Replace, "replace"},
 		tally{c.Delete, "delete"}, tally{c.Read, "read"}, tally{c.Forget, "forget"}, tally{c.Import, "import"},
 		tally{c.Move, "move"}), ", ")

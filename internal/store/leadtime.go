@@ -112,9 +112,10 @@ func (s *Store) RecordJobs(ctx context.Context, js []leadtime.Job) error {
 }
 
 // RecordIncidents merges incidents, keyed by (Repo, Number): StartedAt keeps
-// the earliest time known, ResolvedAt the latest (a reopened and closed
-// incident was restored when it was closed last); the rest is replaced by a
-// record that knows it.
+// the earliest time known, ResolvedAt and ReopenedAt the latest (a reopened
+// and closed incident was restored when it was closed last), and a
+// ResolvedAt not after ReopenedAt is cleared (reopened, open again); the
+// rest is replaced by a record that knows it.
 func (s *Store) RecordIncidents(ctx context.Context, is []leadtime.Incident) error {
 	for _, i := range is {
 		if i.Repo == "" || i.Number <= 0 {
@@ -305,6 +306,14 @@ func mergeIncident(o, n leadtime.Incident) leadtime.Incident {
 	o.Service = orStr(n.Service, o.Service)
 	o.StartedAt = minTime(o.StartedAt, n.StartedAt)
 	o.ResolvedAt = maxTime(o.ResolvedAt, n.ResolvedAt)
+	o.ReopenedAt = maxTime(o.ReopenedAt, n.ReopenedAt)
+	// The one field a record may clear: a reopening voids the resolve
+	// time it follows. Comparing times rather than taking the last record
+	// keeps the merge independent of the order events arrive in (a
+	// redelivered close of before the reopening changes nothing).
+	if !o.ReopenedAt.IsZero() && !o.ResolvedAt.After(o.ReopenedAt) {
+		o.ResolvedAt = time.Time{}
+	}
 	o.CausedBy = orStr(n.CausedBy, o.CausedBy)
 	return o
 }
@@ -353,6 +362,7 @@ func loadPulls(ctx context.Context, q querier, p leadtime.Pull, keys []string) (
 	defer rs.Close()
 	out := map[string]leadtime.Pull{}
 	a := newArena()
+	var scratch leadtime.PullRecord
 	for rs.Next() {
 		var num, opened, merged, closed int64
 		var data []byte
@@ -360,7 +370,7 @@ func loadPulls(ctx context.Context, q querier, p leadtime.Pull, keys []string) (
 			return nil, err
 		}
 		x := leadtime.Pull{Repo: p.Repo, Number: int(num), OpenedAt: fromMicros(opened), MergedAt: fromMicros(merged), ClosedAt: fromMicros(closed)}
-		if err := decodePull(data, a, &x, false); err != nil {
+		if err := decodePull(data, a, &x, false, &scratch); err != nil {
 			return nil, fmt.Errorf("pull %s#%d: %w", p.Repo, num, err)
 		}
 		out[strconv.FormatInt(num, 10)] = x
@@ -613,36 +623,49 @@ type HistoryQuery struct {
 // never GitHub.
 func (s *Store) History(ctx context.Context, q HistoryQuery) (leadtime.History, error) {
 	var h leadtime.History
-	since, until := int64(1), int64(math.MaxInt64)
+	since, until, ok := q.window()
+	if !ok {
+		return h, nil
+	}
+	r := &historyReader{s: s, repo: q.Repo, a: newArena(), bots: q.Bots, noPaths: q.WithoutPaths}
+	if err := r.pulls(ctx, since, until, &h); err != nil {
+		return h, s.historyErr(q, "pull requests", err)
+	}
+	return h, r.rest(ctx, q, since, until, &h)
+}
+
+// window is q's window in stored times; ok is false when it is empty.
+func (q HistoryQuery) window() (since, until int64, ok bool) {
+	since, until = int64(1), int64(math.MaxInt64)
 	if !q.Since.IsZero() {
 		since = max(q.Since.UnixMicro(), 1)
 	}
 	if !q.Until.IsZero() {
 		until = q.Until.UnixMicro()
 	}
-	if until > since {
-		r := &historyReader{s: s, repo: q.Repo, a: newArena(), bots: q.Bots, noPaths: q.WithoutPaths}
-		if err := r.pulls(ctx, since, until, &h); err != nil {
-			return h, fmt.Errorf("read lead-time history of %s from %s: pull requests: %w", q.repoName(), s.where, err)
-		}
-		if err := r.deployments(ctx, since, until, &h); err != nil {
-			return h, fmt.Errorf("read lead-time history of %s from %s: deployments: %w", q.repoName(), s.where, err)
-		}
-		if err := r.jobs(ctx, since, until, &h); err != nil {
-			return h, fmt.Errorf("read lead-time history of %s from %s: jobs: %w", q.repoName(), s.where, err)
-		}
-		if err := r.incidents(ctx, since, until, &h); err != nil {
-			return h, fmt.Errorf("read lead-time history of %s from %s: incidents: %w", q.repoName(), s.where, err)
-		}
-	}
-	return h, nil
+	return since, until, until > since
 }
 
-func (q HistoryQuery) repoName() string {
-	if q.Repo == "" {
-		return "all repositories"
+func (s *Store) historyErr(q HistoryQuery, what string, err error) error {
+	name := q.Repo
+	if name == "" {
+		name = "all repositories"
 	}
-	return q.Repo
+	return fmt.Errorf("read lead-time history of %s from %s: %s: %w", name, s.where, what, err)
+}
+
+// rest reads the deployments, jobs and incidents of History into h.
+func (r *historyReader) rest(ctx context.Context, q HistoryQuery, since, until int64, h *leadtime.History) error {
+	if err := r.deployments(ctx, since, until, h); err != nil {
+		return r.s.historyErr(q, "deployments", err)
+	}
+	if err := r.jobs(ctx, since, until, h); err != nil {
+		return r.s.historyErr(q, "jobs", err)
+	}
+	if err := r.incidents(ctx, since, until, h); err != nil {
+		return r.s.historyErr(q, "incidents", err)
+	}
+	return nil
 }
 
 // historyReader reads History's rows with few allocations: the encoded
@@ -654,6 +677,7 @@ type historyReader struct {
 	a       *arena
 	bots    []string
 	noPaths bool
+	scratch leadtime.PullRecord // decodePull's
 }
 
 // pickup reports whether r counts as the pickup of a pull request by
@@ -694,7 +718,7 @@ func (r *historyReader) repoOf(raw []byte) string {
 	if r.repo != "" {
 		return r.repo
 	}
-	return r.a.intern(raw)
+	return r.a.intern(view(raw))
 }
 
 // count runs a COUNT(*) so that the result slices are allocated once, at
@@ -717,7 +741,7 @@ func (r *historyReader) pulls(ctx context.Context, since, until int64, h *leadti
 	}, func(repoRaw, data, revs []byte) error {
 		h.Pulls = append(h.Pulls, leadtime.Pull{Repo: r.repoOf(repoRaw)})
 		p := &h.Pulls[len(h.Pulls)-1]
-		if err := decodePull(data, r.a, p, r.noPaths); err != nil {
+		if err := decodePull(data, r.a, p, r.noPaths, &r.scratch); err != nil {
 			return fmt.Errorf("pull of %s: %w", p.Repo, err)
 		}
 		var err error
@@ -810,7 +834,7 @@ func (r *historyReader) deployments(ctx context.Context, since, until int64, h *
 		if err := rs.Scan(dests...); err != nil {
 			return err
 		}
-		h.Deployments = append(h.Deployments, leadtime.Deployment{Repo: r.repoOf(repoRaw), ID: r.a.str(id), FinishedAt: fromMicros(at)})
+		h.Deployments = append(h.Deployments, leadtime.Deployment{Repo: r.repoOf(repoRaw), ID: r.a.str(view(id)), FinishedAt: fromMicros(at)})
 		d := &h.Deployments[len(h.Deployments)-1]
 		if err := decodeDeployment(data, r.a, d); err != nil {
 			return fmt.Errorf("deployment %s %s: %w", d.Repo, d.ID, err)

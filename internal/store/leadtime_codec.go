@@ -120,7 +120,7 @@ func (d *dec) str() string {
 	if d.a == nil {
 		return view(d.raw())
 	}
-	return d.a.str(d.raw())
+	return d.a.str(view(d.raw()))
 }
 
 // sym decodes a string that repeats across records (a login, a ref).
@@ -128,7 +128,7 @@ func (d *dec) sym() string {
 	if d.a == nil {
 		return view(d.raw())
 	}
-	return d.a.intern(d.raw())
+	return d.a.intern(view(d.raw()))
 }
 
 // view is b as a string without a copy, for a reader that copies what it
@@ -152,6 +152,9 @@ func (d *dec) strsInto(out []string) []string {
 		return nil
 	}
 	out = out[:0]
+	if out == nil { // known, and maybe empty: not nil
+		out = make([]string, 0, n)
+	}
 	for range n {
 		out = append(out, d.str())
 	}
@@ -198,10 +201,12 @@ const arenaBlock = 256 << 10
 
 func newArena() *arena { return &arena{syms: map[string]string{}} }
 
-func (a *arena) str(b []byte) string {
-	if len(b) == 0 {
+// str copies s (a view of a row, see view) into the arena.
+func (a *arena) str(s string) string {
+	if len(s) == 0 {
 		return ""
 	}
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
 	if cap(a.buf)-len(a.buf) < len(b) {
 		a.buf = make([]byte, 0, max(arenaBlock, len(b)))
 	}
@@ -210,19 +215,33 @@ func (a *arena) str(b []byte) string {
 	return unsafe.String(&a.buf[start], len(b))
 }
 
-func (a *arena) intern(b []byte) string {
-	if len(b) == 0 {
+// intern is str for a string that repeats: one copy of each.
+func (a *arena) intern(v string) string {
+	if len(v) == 0 {
 		return ""
 	}
-	if s, ok := a.syms[string(b)]; ok { // no allocation: the compiler reads b in place
+	if s, ok := a.syms[v]; ok {
 		return s
 	}
 	if len(a.syms) > 1<<20 {
-		return a.str(b) // a bound on the map, should "repeating" strings not repeat
+		return a.str(v) // a bound on the map, should "repeating" strings not repeat
 	}
-	s := a.str(b)
+	s := a.str(v)
 	a.syms[s] = s
 	return s
+}
+
+// strs copies a list with one (str or intern), keeping nil apart from
+// empty.
+func (a *arena) strs(src []string, one func(string) string) []string {
+	if src == nil {
+		return nil
+	}
+	out := make([]string, len(src))
+	for i, s := range src {
+		out[i] = one(s)
+	}
+	return out
 }
 
 // Pull: the row's columns hold Repo, Number, OpenedAt, MergedAt and ClosedAt.
@@ -237,33 +256,23 @@ func encodePull(p leadtime.Pull) []byte {
 	return e
 }
 
-// decodePull decodes a pull's data column into p; without paths, p.Paths
-// stays nil.
-func decodePull(b []byte, a *arena, p *leadtime.Pull, noPaths bool) error {
-	d := dec{b: b, a: a}
-	if v := d.int(); v != codecV1 {
-		return errCorrupt
+// decodePull decodes a pull's data column into p, its strings copied into
+// a; without paths, p.Paths stays nil. r is scratch space, reused across
+// calls.
+func decodePull(b []byte, a *arena, p *leadtime.Pull, noPaths bool, r *leadtime.PullRecord) error {
+	if err := decodePullRecord(b, r, !noPaths); err != nil {
+		return err
 	}
-	p.Title = d.str()
-	p.Author = d.sym()
-	p.AuthorIsBot = d.bool()
-	p.FirstCommitAt = d.time()
-	p.ReadyAt = d.time()
-	p.MergeSHA = d.str()
-	p.BaseRef = d.sym()
-	p.HeadRef = d.str()
-	if noPaths {
-		d.skipStrs()
-	} else {
-		p.Paths = d.strs(false)
+	p.Title, p.Author, p.AuthorIsBot = a.str(r.Title), a.intern(r.Author), r.AuthorIsBot
+	p.FirstCommitAt, p.ReadyAt = fromMicros(r.FirstCommitAt), fromMicros(r.ReadyAt)
+	p.MergeSHA, p.BaseRef, p.HeadRef = a.str(r.MergeSHA), a.intern(r.BaseRef), a.str(r.HeadRef)
+	if !noPaths {
+		p.Paths = a.strs(r.Paths, a.str)
 	}
-	p.Labels = d.strs(true)
-	p.Reverts = int(d.int())
-	p.Number = int(d.int())
-	p.OpenedAt = d.time()
-	p.MergedAt = d.time()
-	p.ClosedAt = d.time()
-	return d.err
+	p.Labels = a.strs(r.Labels, a.intern)
+	p.Reverts, p.Number = r.Reverts, r.Number
+	p.OpenedAt, p.MergedAt, p.ClosedAt = fromMicros(r.OpenedAt), fromMicros(r.MergedAt), fromMicros(r.ClosedAt)
+	return nil
 }
 
 // decodePullRecord decodes a pull's data column for a leadtime.Builder:
@@ -429,7 +438,7 @@ func decodeJob(b []byte, a *arena, j *leadtime.Job) error {
 
 // Incident: the row's columns hold Repo, Number, StartedAt and ResolvedAt.
 func encodeIncident(i leadtime.Incident) []byte {
-	return enc(make([]byte, 0, 64)).int(codecV1).str(i.Title).str(i.Severity).str(i.Service).str(i.CausedBy)
+	return enc(make([]byte, 0, 64)).int(codecV1).str(i.Title).str(i.Severity).str(i.Service).str(i.CausedBy).time(i.ReopenedAt)
 }
 
 func decodeIncident(b []byte, a *arena, i *leadtime.Incident) error {
@@ -441,5 +450,6 @@ func decodeIncident(b []byte, a *arena, i *leadtime.Incident) error {
 	i.Severity = d.sym()
 	i.Service = d.sym()
 	i.CausedBy = d.str()
+	i.ReopenedAt = d.time() // zero in rows written before it existed
 	return d.err
 }

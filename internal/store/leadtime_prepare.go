@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"math"
 
 	"github.com/tasuki-sre/tasuki/internal/leadtime"
 )
@@ -21,49 +20,38 @@ func (s *Store) PrepareHistory(ctx context.Context, q HistoryQuery, cfg leadtime
 	if err != nil {
 		return nil, err
 	}
-	since, until := int64(1), int64(math.MaxInt64)
-	if !q.Since.IsZero() {
-		since = max(q.Since.UnixMicro(), 1)
+	since, until, ok := q.window()
+	if !ok {
+		return b.Build()
 	}
-	if !q.Until.IsZero() {
-		until = q.Until.UnixMicro()
+	r := &historyReader{s: s, repo: q.Repo, a: newArena()}
+	paths := b.NeedsPaths()
+	var p leadtime.PullRecord
+	err = r.pullRows(ctx, since, until, b.Grow, func(repoRaw, data, revs []byte) error {
+		p.Repo = q.Repo
+		if q.Repo == "" {
+			p.Repo = view(repoRaw) // the Builder copies it
+		}
+		if err := decodePullRecord(data, &p, paths); err != nil {
+			return fmt.Errorf("pull of %s: %w", p.Repo, err)
+		}
+		b.AddPull(&p)
+		if err := reviewsInto(revs, b); err != nil {
+			return fmt.Errorf("reviews of pull %s#%d: %w", p.Repo, p.Number, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.historyErr(q, "pull requests", err)
 	}
-	if until > since {
-		r := &historyReader{s: s, repo: q.Repo, a: newArena()}
-		paths := b.NeedsPaths()
-		var p leadtime.PullRecord
-		err := r.pullRows(ctx, since, until, b.Grow, func(repoRaw, data, revs []byte) error {
-			p.Repo = q.Repo
-			if q.Repo == "" {
-				p.Repo = view(repoRaw) // the Builder copies it
-			}
-			if err := decodePullRecord(data, &p, paths); err != nil {
-				return fmt.Errorf("pull of %s: %w", p.Repo, err)
-			}
-			b.AddPull(&p)
-			if err := reviewsInto(revs, b); err != nil {
-				return fmt.Errorf("reviews of pull %s#%d: %w", p.Repo, p.Number, err)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("read lead-time history of %s from %s: pull requests: %w", q.repoName(), s.where, err)
-		}
-		// Deployments, jobs and incidents are few: read as History reads
-		// them, and kept by the Builder as they are.
-		var h leadtime.History
-		if err := r.deployments(ctx, since, until, &h); err != nil {
-			return nil, fmt.Errorf("read lead-time history of %s from %s: deployments: %w", q.repoName(), s.where, err)
-		}
-		if err := r.jobs(ctx, since, until, &h); err != nil {
-			return nil, fmt.Errorf("read lead-time history of %s from %s: jobs: %w", q.repoName(), s.where, err)
-		}
-		if err := r.incidents(ctx, since, until, &h); err != nil {
-			return nil, fmt.Errorf("read lead-time history of %s from %s: incidents: %w", q.repoName(), s.where, err)
-		}
-		b.AddDeployments(h.Deployments)
-		b.AddJobs(h.Jobs)
-		b.AddIncidents(h.Incidents)
+	// Deployments, jobs and incidents are few: read as History reads them,
+	// and kept by the Builder as they are.
+	var h leadtime.History
+	if err := r.rest(ctx, q, since, until, &h); err != nil {
+		return nil, err
 	}
+	b.AddDeployments(h.Deployments)
+	b.AddJobs(h.Jobs)
+	b.AddIncidents(h.Incidents)
 	return b.Build()
 }

@@ -480,3 +480,51 @@ func TestLeadTimePrepareHistory(t *testing.T) {
 		})
 	}
 }
+
+// A reopened incident is open again: the reopening clears the resolve time
+// before it, in whatever order the records arrive (a redelivered close of
+// before the reopening does not resolve it again); closing it again
+// resolves it then. Other fields are never erased.
+func TestLeadTimeIncidentReopened(t *testing.T) {
+	closed := leadtime.Incident{Repo: "o/r", Number: 5, Title: "down", Severity: "sev2", StartedAt: at(0), ResolvedAt: at(1)}
+	reopened := leadtime.Incident{Repo: "o/r", Number: 5, Title: "down", StartedAt: at(0), ReopenedAt: at(2)}
+	closedAgain := leadtime.Incident{Repo: "o/r", Number: 5, Title: "down", StartedAt: at(0), ResolvedAt: at(3)}
+	tests := []struct {
+		name         string
+		records      []leadtime.Incident
+		wantResolved time.Time
+	}{
+		{"closed", []leadtime.Incident{closed}, at(1)},
+		{"closed, reopened", []leadtime.Incident{closed, reopened}, time.Time{}},
+		{"reopened, then the earlier close redelivered", []leadtime.Incident{reopened, closed}, time.Time{}},
+		{"closed, reopened, closed again", []leadtime.Incident{closed, reopened, closedAgain}, at(3)},
+		{"closed again, then the reopening redelivered", []leadtime.Incident{closed, closedAgain, reopened}, at(3)},
+	}
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			for _, tt := range tests {
+				s := open(t, be.url(t))
+				ctx := context.Background()
+				for _, r := range tt.records {
+					if err := s.RecordIncidents(ctx, []leadtime.Incident{r}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				h, err := s.History(ctx, store.HistoryQuery{Repo: "o/r"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(h.Incidents) != 1 {
+					t.Fatalf("%s: %d incidents", tt.name, len(h.Incidents))
+				}
+				got := h.Incidents[0]
+				if !got.ResolvedAt.Equal(tt.wantResolved) {
+					t.Errorf("%s: resolved at %v, want %v", tt.name, got.ResolvedAt, tt.wantResolved)
+				}
+				if got.Severity != "sev2" || got.Title != "down" {
+					t.Errorf("%s: other fields erased: %+v", tt.name, got)
+				}
+			}
+		})
+	}
+}

@@ -74,6 +74,10 @@ type Handler struct {
 	Store    Store
 	Observer Observer // nil: no Prometheus observations
 	Shipped  Shipped  // nil: no Prometheus observations
+	// Owners reads a repository's handoff in progress, whose effective
+	// team the repository's metrics are attributed to (RepoSettings.
+	// HandoffTeam); nil: teams come from the configuration only.
+	Owners Owners
 
 	settings settingsCache
 }
@@ -157,7 +161,9 @@ func (h *Handler) loadConfig(ctx context.Context, log *slog.Logger, c *github.Cl
 		cfg = f.Config
 	}
 	lt := LeadTimeConfig(cfg, log)
-	if err := h.settings.remember(ctx, h.Memo, owner+"/"+repo, SettingsOf(cfg, lt)); err != nil {
+	st := SettingsOf(cfg, lt)
+	st.HandoffTeam = h.cachedHandoffTeam(ctx, log, c, owner, repo, cfg)
+	if err := h.settings.remember(ctx, h.Memo, owner+"/"+repo, st); err != nil {
 		log.WarnContext(ctx, "remember settings", "err", err)
 	}
 	return cfg, lt
@@ -166,16 +172,7 @@ func (h *Handler) loadConfig(ctx context.Context, log *slog.Logger, c *github.Cl
 // LeadTimeConfig returns the leadtime section of cfg, or the defaults
 // (logged) when it does not validate.
 func LeadTimeConfig(cfg config.Config, log *slog.Logger) core.Config {
-	lt := core.DefaultConfig()
-	// The section is carried through JSON so that this reads it whether
-	// config.Config holds it typed or (before the core's section was wired
-	// into the loader) as the raw map.
-	if b, err := json.Marshal(cfg.LeadTime); err == nil && string(b) != "null" {
-		var x core.Config = core.DefaultConfig()
-		if err := json.Unmarshal(b, &x); err == nil {
-			lt = x
-		}
-	}
+	lt := cfg.LeadTime
 	if err := lt.Validate(); err != nil {
 		if log != nil {
 			log.Warn("invalid leadtime config, using defaults", "err", err)
@@ -603,6 +600,14 @@ func (h *Handler) onIssue(ctx context.Context, log *slog.Logger, d dispatch.Deli
 	inc, ok := IncidentFromIssue(owner+"/"+name, is, full)
 	if !ok {
 		return nil
+	}
+	if ev.GetAction() == "reopened" {
+		// Open again: the store clears the earlier resolve time. The
+		// payload's updated_at is the moment of reopening.
+		inc.ResolvedAt = time.Time{}
+		if inc.ReopenedAt = ts(is.UpdatedAt); inc.ReopenedAt.IsZero() {
+			inc.ReopenedAt = h.Clock().UTC()
+		}
 	}
 	return h.Store.RecordIncidents(ctx, []core.Incident{inc})
 }

@@ -273,3 +273,36 @@ func jobsSummary(t *testing.T, js []core.Job) []core.Job {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// A reopened incident is open again until it is closed again, even when
+// GitHub redelivers the close that came before.
+func TestIncidentReopened(t *testing.T) {
+	e := newEnv(t)
+	labels := []any{map[string]any{"name": "incident"}}
+	closed := delivery("issues", "d-closed", fixture(t, "issues.labeled.1", map[string]any{
+		"issue.number": 91, "issue.created_at": "2026-11-02T14:00:00Z", "issue.state": "closed",
+		"issue.closed_at": "2026-11-02T16:00:00Z", "issue.labels": labels, "label.name": "incident"}))
+	reopened := delivery("issues", "d-reopened", fixture(t, "issues.reopened.1", map[string]any{
+		"issue.number": 91, "issue.created_at": "2026-11-02T14:00:00Z", "issue.updated_at": "2026-11-03T09:00:00Z",
+		"issue.labels": labels}))
+	resolved := func() time.Time {
+		t.Helper()
+		is := e.history().Incidents
+		if len(is) != 1 {
+			t.Fatalf("%d incidents recorded, want 1", len(is))
+		}
+		return is[0].ResolvedAt
+	}
+	e.handle(closed)
+	if got := resolved(); !got.Equal(mustTime("2026-11-02T16:00:00Z")) {
+		t.Fatalf("closed incident resolved at %v", got)
+	}
+	e.handle(reopened)
+	if got := resolved(); !got.IsZero() {
+		t.Errorf("reopened incident still resolved at %v", got)
+	}
+	e.handle(closed) // redelivered
+	if got := resolved(); !got.IsZero() {
+		t.Errorf("reopened incident resolved again by a redelivered earlier close: %v", got)
+	}
+}

@@ -2,7 +2,6 @@ package leadtime
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/tasuki-sre/tasuki/internal/config"
 	"github.com/tasuki-sre/tasuki/internal/ghread"
 	"github.com/tasuki-sre/tasuki/internal/intent"
 	core "github.com/tasuki-sre/tasuki/internal/leadtime"
@@ -30,8 +30,8 @@ const ReportInterval = 24 * time.Hour
 type ReportSource interface {
 	// Repos lists the repositories with recorded events.
 	Repos(ctx context.Context) ([]string, error)
-	// History returns repo's events from since to until, for metrics.
-	History(ctx context.Context, repo string, since, until time.Time, cfg core.Config) (core.History, error)
+	// Prepare returns repo's events from since to until, linked under cfg.
+	Prepare(ctx context.Context, repo string, since, until time.Time, cfg core.Config) (*core.Prepared, error)
 }
 
 // AppLister gives the App's own (JWT) client, which lists installations
@@ -64,92 +64,85 @@ func reportKey(team, week string) string {
 	return t + "." + week
 }
 
-// lastWeek returns the ISO week before the one holding now (UTC), its start
-// and its end.
-func lastWeek(now time.Time) (string, time.Time, time.Time) {
-	now = now.UTC()
+// lastWeek returns the ISO week before the one holding now, cut in loc
+// (Monday 00:00 local time), its start and its end.
+func lastWeek(now time.Time, loc *time.Location) (string, time.Time, time.Time) {
+	now = now.In(loc)
 	day := (int(now.Weekday()) + 6) % 7 // Monday 0
-	end := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -day)
-	start := end.AddDate(0, 0, -7)
+	end := time.Date(now.Year(), now.Month(), now.Day()-day, 0, 0, 0, 0, loc)
+	start := time.Date(end.Year(), end.Month(), end.Day()-7, 0, 0, 0, 0, loc)
 	y, w := start.ISOWeek()
 	return fmt.Sprintf("%d-W%02d", y, w), start, end
 }
 
-// WeeklyReports posts, in reportRepo ("owner/name"), last week's delivery
-// report of each team owning services in the owner's repositories (one
-// issue per team and ISO week, found again by its marker, so a rerun
-// never posts twice); without teams, one report for the organisation. An
-// empty reportRepo turns the reports off.
-func (h *Handler) WeeklyReports(ctx context.Context, apps AppLister, src ReportSource, reportRepo string) error {
-	if reportRepo == "" || src == nil {
+// ReportInstallations posts last week's delivery reports of every
+// installation whose organisation names leadtime.report_repo in its
+// .github repository's tasuki.yml: one issue per team owning services in
+// the organisation's repositories (one for the organisation without
+// teams) and ISO week, cut in that configuration's leadtime.timezone,
+// found again by its marker so that a rerun never posts twice. A failing
+// installation is logged and the others still run; the errors are
+// returned joined so the job retries.
+func (h *Handler) ReportInstallations(ctx context.Context, apps AppLister, src ReportSource) error {
+	if src == nil {
 		return nil
 	}
-	owner, name, ok := strings.Cut(reportRepo, "/")
-	if !ok || owner == "" || name == "" {
-		return fmt.Errorf("lead-time report repository %q is not OWNER/NAME", reportRepo)
-	}
-	log := h.Logger().With("job", "leadtime-report", "repo", reportRepo)
-	c, err := installationClient(ctx, h, apps, owner)
-	if err != nil {
-		return err
-	}
-	if c == nil {
-		log.WarnContext(ctx, "the App is not installed on the report repository's owner; no report")
+	log := h.Logger().With("job", "leadtime-report")
+	return ghread.EachInstallation(ctx, log, apps.App(), maxInstallations, h.Client, func(in *github.Installation, c *github.Client) error {
+		org := in.GetAccount().GetLogin()
+		ilog := log.With("installation", in.GetID(), "org", org)
+		_, lt := h.loadConfig(ctx, ilog, c, org, config.OrgRepo)
+		owner, name, ok := lt.ReportRepoOf(org)
+		if !ok {
+			if lt.ReportRepo != "" {
+				ilog.WarnContext(ctx, "leadtime.report_repo is outside the organisation; no report", "report_repo", lt.ReportRepo)
+			}
+			return nil
+		}
+		if err := h.Report(ctx, ilog.With("repo", owner+"/"+name), c, src, owner, name, h.Clock(), lt.Location()); err != nil {
+			ilog.ErrorContext(ctx, "lead-time report failed", "err", err)
+			return err
+		}
 		return nil
-	}
-	return h.Report(ctx, log, c, src, owner, name, h.Clock())
+	})
 }
 
-func installationClient(ctx context.Context, h *Handler, apps AppLister, owner string) (*github.Client, error) {
-	ac := apps.App()
-	list := func(lo *github.ListOptions) ([]*github.Installation, *github.Response, error) {
-		return ac.Apps.ListInstallations(ctx, lo)
-	}
-	for in, err := range ghread.Items(ctx, list, maxInstallations) {
-		if errors.Is(err, ghread.ErrTruncated) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("list installations: %w", err)
-		}
-		if strings.EqualFold(in.GetAccount().GetLogin(), owner) {
-			return h.Client(ctx, in.GetID())
-		}
-	}
-	return nil, nil
-}
-
-// Report posts the reports of the week before now in owner/name through c.
-func (h *Handler) Report(ctx context.Context, log *slog.Logger, c *github.Client, src ReportSource, owner, name string, now time.Time) error {
-	week, from, to := lastWeek(now)
+// Report posts the reports of the week before now (weeks cut in loc) in
+// owner/name through c.
+func (h *Handler) Report(ctx context.Context, log *slog.Logger, c *github.Client, src ReportSource, owner, name string, now time.Time, loc *time.Location) error {
+	week, from, to := lastWeek(now, loc)
 	repos, err := src.Repos(ctx)
 	if err != nil {
 		return err
 	}
-	type section struct {
-		repo string
-		st   RepoSettings
+	// A public report shows only public repositories: titles and authors
+	// of a private repository's pull requests are not for everyone.
+	visible, err := ghread.VisibleIn(ctx, c, owner, name)
+	if err != nil {
+		return err
 	}
+	hidden := 0
 	byTeam := map[string][]section{}
 	for _, r := range repos {
 		if o, _, _ := strings.Cut(r, "/"); !strings.EqualFold(o, owner) {
+			continue
+		}
+		if ok, err := visible(r); err != nil {
+			return err
+		} else if !ok {
+			hidden++
 			continue
 		}
 		st, err := LoadSettings(ctx, h.Memo, r)
 		if err != nil {
 			return err
 		}
-		teams := map[string]bool{}
-		for _, t := range st.Teams {
-			teams[t] = true
-		}
-		if st.DefaultTeam != "" {
-			teams[st.DefaultTeam] = true
-		}
+		st = h.refreshHandoff(ctx, log, c, r, st)
+		teams := st.ReportTeams()
 		if len(teams) == 0 {
-			teams[""] = true
+			teams = []string{""}
 		}
-		for t := range teams {
+		for _, t := range teams {
 			byTeam[t] = append(byTeam[t], section{r, st})
 		}
 	}
@@ -158,6 +151,7 @@ func (h *Handler) Report(ctx context.Context, log *slog.Logger, c *github.Client
 		teams = append(teams, t)
 	}
 	sort.Strings(teams)
+	parts := h.reportParts(ctx, log, src, byTeamRepos(byTeam), to, loc)
 	var intents []intent.Intent
 	for _, team := range teams {
 		secs := byTeam[team]
@@ -166,46 +160,27 @@ func (h *Handler) Report(ctx context.Context, log *slog.Logger, c *github.Client
 		if team != "" {
 			who = "team " + team
 		}
-		fmt.Fprintf(&b, "Delivery metrics of %s for %s (%s to %s, UTC).\n\n", mdtext.Text(who), week,
-			from.Format(time.DateOnly), to.AddDate(0, 0, -1).Format(time.DateOnly))
+		fmt.Fprintf(&b, "Delivery metrics of %s for %s (%s to %s, %s).\n\n", mdtext.Text(who), week,
+			from.Format(time.DateOnly), to.AddDate(0, 0, -1).Format(time.DateOnly), loc) // an IANA name, validated
+		if hidden > 0 {
+			fmt.Fprintf(&b, "_Private repositories left out (this repository is public): %d._\n\n", hidden)
+		}
 		shipped := 0
 		for i, s := range secs {
 			if i == maxReportRepos {
 				fmt.Fprintf(&b, "\n_… %d more repositories not shown._\n", len(secs)-i)
 				break
 			}
-			q := core.Query{From: from, To: to, Now: to, Repo: s.repo, Longest: 5}
-			if team != "" {
-				q.Team, q.TeamOf = team, s.st.TeamOf
+			p, ok := parts[teamRepo{team, s.repo}]
+			if !ok {
+				continue // could not be computed (logged)
 			}
-			// The weeks of the chart reach back reportWeeks; the table is
-			// last week's, against the week before.
-			chartFrom := to.AddDate(0, 0, -7*reportWeeks)
-			hist, err := src.History(ctx, s.repo, chartFrom.Add(-reportLookback), to, s.st.LeadTime)
-			if err != nil {
-				return err
-			}
-			prep, err := core.Prepare(hist, s.st.LeadTime)
-			if err != nil {
-				log.WarnContext(ctx, "compute report section", "section", s.repo, "err", err)
-				continue
-			}
-			m, err := prep.Compute(q)
-			if err != nil {
-				log.WarnContext(ctx, "compute report section", "section", s.repo, "err", err)
-				continue
-			}
-			q.From = chartFrom
-			if weeks, err := prep.Compute(q); err == nil {
-				m.Weekly = weeks.Weekly
-			}
-			shipped += m.DeploymentFrequency.Deployments + m.ChangeLeadTime.Count
-			part := core.Render(m, core.RenderOptions{Title: s.repo, Longest: 5})
-			if b.Len()+len(part) > maxReportBody {
+			shipped += p.shipped
+			if b.Len()+len(p.md) > maxReportBody {
 				fmt.Fprintf(&b, "\n_… %d more repositories not shown: the report reached GitHub's size limit._\n", len(secs)-i)
 				break
 			}
-			b.WriteString(part)
+			b.WriteString(p.md)
 			b.WriteString("\n")
 		}
 		if shipped == 0 {
@@ -226,4 +201,91 @@ func (h *Handler) Report(ctx context.Context, log *slog.Logger, c *github.Client
 	}
 	log.InfoContext(ctx, "lead-time reports", "week", week, "teams", len(intents))
 	return nil
+}
+
+// section is one repository of a report, with its settings.
+type section struct {
+	repo string
+	st   RepoSettings
+}
+
+// teamRepo is one team's section of one repository.
+type teamRepo struct{ team, repo string }
+
+// reportPart is a rendered section and what it measured.
+type reportPart struct {
+	md      string
+	shipped int // deployments and changes measured: 0 is an empty section
+}
+
+// byTeamRepos lists, for each repository, its settings and the teams whose
+// reports show it (among each team's first maxReportRepos sections).
+func byTeamRepos(byTeam map[string][]section) map[string]repoTeams {
+	out := map[string]repoTeams{}
+	for team, secs := range byTeam {
+		for i, s := range secs {
+			if i == maxReportRepos {
+				break
+			}
+			rt := out[s.repo]
+			rt.st = s.st
+			rt.teams = append(rt.teams, team)
+			out[s.repo] = rt
+		}
+	}
+	return out
+}
+
+type repoTeams struct {
+	st    RepoSettings
+	teams []string
+}
+
+// reportParts computes and renders each team's section of each repository
+// of the week ending at to: each repository is read and linked once
+// (src.Prepare), then measured per team (Prepared.Compute), so a
+// repository several teams share costs one read of the store. Weeks are
+// cut in loc, the organisation's zone, in every section alike. A
+// repository that fails is logged and left out.
+func (h *Handler) reportParts(ctx context.Context, log *slog.Logger, src ReportSource, repos map[string]repoTeams, to time.Time, loc *time.Location) map[teamRepo]reportPart {
+	from := time.Date(to.Year(), to.Month(), to.Day()-7, 0, 0, 0, 0, loc)
+	// The weeks of the chart reach back reportWeeks; the table is last
+	// week's, against the week before.
+	chartFrom := time.Date(to.Year(), to.Month(), to.Day()-7*reportWeeks, 0, 0, 0, 0, loc)
+	names := make([]string, 0, len(repos))
+	for r := range repos {
+		names = append(names, r)
+	}
+	sort.Strings(names)
+	out := map[teamRepo]reportPart{}
+	for _, repo := range names {
+		rt := repos[repo]
+		cfg := rt.st.LeadTime
+		cfg.Timezone = loc.String()
+		prep, err := src.Prepare(ctx, repo, chartFrom.Add(-reportLookback), to, cfg)
+		if err != nil {
+			log.WarnContext(ctx, "compute report section", "section", repo, "err", err)
+			continue
+		}
+		for _, team := range rt.teams {
+			q := core.Query{From: from, To: to, Now: to, Repo: repo, Longest: 5}
+			if team != "" {
+				q.Team, q.TeamOf = team, rt.st.TeamOf
+			}
+			m, err := prep.Compute(q)
+			if err != nil {
+				log.WarnContext(ctx, "compute report section", "section", repo, "team", team, "err", err)
+				continue
+			}
+			q.From = chartFrom
+			if weeks, err := prep.Compute(q); err == nil {
+				m.Weekly = weeks.Weekly
+			}
+			out[teamRepo{team, repo}] = reportPart{
+				md:      core.Render(m, core.RenderOptions{Title: repo, Longest: 5}),
+				shipped: m.DeploymentFrequency.Deployments + m.ChangeLeadTime.Count,
+			}
+		}
+	}
+	return out
 }

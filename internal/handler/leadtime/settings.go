@@ -21,11 +21,22 @@ type RepoSettings struct {
 	LeadTime    core.Config       `json:"leadtime"`
 	Teams       map[string]string `json:"teams,omitempty"` // service -> owning team slug
 	DefaultTeam string            `json:"default_team,omitempty"`
+	// HandoffTeam, while the repository's SRE handoff is in progress, is
+	// the team that owns it now (handler.EffectiveTeam: the core SRE team
+	// until Reverse shadow, the incoming team from then on). It is
+	// resolved when events are recorded and when the weekly report runs,
+	// never in a metrics API request, which reads only the store.
+	HandoffTeam string `json:"handoff_team,omitempty"`
 }
 
 // TeamOf returns the team owning service ("" for changes with no service:
-// the default team).
+// the default team). While a handoff is in progress every service of the
+// repository is the handoff's primary team's: the handoff moves the
+// repository, not one of its services.
 func (s RepoSettings) TeamOf(service string) string {
+	if s.HandoffTeam != "" {
+		return s.HandoffTeam
+	}
 	if t, ok := s.Teams[service]; ok && t != "" {
 		return t
 	}
@@ -33,7 +44,31 @@ func (s RepoSettings) TeamOf(service string) string {
 }
 
 // HasTeams reports whether any team is known.
-func (s RepoSettings) HasTeams() bool { return len(s.Teams) > 0 || s.DefaultTeam != "" }
+func (s RepoSettings) HasTeams() bool {
+	return len(s.Teams) > 0 || s.DefaultTeam != "" || s.HandoffTeam != ""
+}
+
+// ReportTeams lists the teams whose weekly reports show the repository:
+// the handoff's team alone while a handoff is in progress, else every team
+// owning one of its services and the default team; none when no team is
+// known.
+func (s RepoSettings) ReportTeams() []string {
+	if s.HandoffTeam != "" {
+		return []string{s.HandoffTeam}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range s.Teams {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	if s.DefaultTeam != "" && !seen[s.DefaultTeam] {
+		out = append(out, s.DefaultTeam)
+	}
+	return out
+}
 
 // SettingsOf derives the RepoSettings of a repository's configuration.
 func SettingsOf(cfg config.Config, lt core.Config) RepoSettings {
@@ -55,6 +90,9 @@ func settingsKey(repo string) string { return "leadtime:settings:" + strings.ToL
 type settingsCache struct {
 	mu   sync.Mutex
 	last map[string]string
+	// handoffs holds each repository's handoff team as last read
+	// (cachedHandoffTeam).
+	handoffs map[string]handoffSeen
 }
 
 // remember stores s for repo in memo, unless it is what was stored last.

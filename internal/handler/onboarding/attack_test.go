@@ -33,8 +33,7 @@ func TestAttackNewRepositoryPicksItsCoreTeam(t *testing.T) {
 		t.Fatalf("%d handoffs, want 1", len(hs))
 	}
 	if st := e.state(hs[0].GetNumber()); !strings.EqualFold(st.CoreTeam, "acme/core-sre") {
-		t.Skip("finding: the new repository's own file chose the handoff's core team: " + st.CoreTeam +
-			" (fix: onRepositoryCreated takes the core SRE team from the organisation's configuration only)")
+		t.Fatalf("the new repository's own file chose the handoff's core team: %s", st.CoreTeam)
 	}
 	e.comment(hs[0].GetNumber(), "mallory", "MEMBER", "/tasuki done shadowing https://example.com/trust-me")
 	if it := e.item(hs[0].GetNumber(), "shadowing"); it.By == "mallory" {
@@ -55,7 +54,7 @@ func TestAttackTickFlood(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
-			e.srv.PutFile(full, "main", ".github/tasuki/onboarding.yml", []byte("items:\n  - id: capacity-plan\n    na_allowed: [B]\n"))
+			e.orgChecklist("items:\n  - id: capacity-plan\n    na_allowed: [B]\n")
 			talk := e.srv.AddIssue(full, &github.Issue{Title: github.String("Hand payments over")})
 			e.comment(talk.GetNumber(), coreLead, "MEMBER", "/tasuki onboard @acme/payments-sre")
 			h := e.handoffs()[0].GetNumber()

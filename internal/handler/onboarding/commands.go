@@ -142,7 +142,7 @@ func (h *Handler) reply(ctx context.Context, c *github.Client, inv command.Invoc
 		return nil
 	}
 	w := inv.Where
-	_, err := h.Writer(c).Execute(ctx, w.Owner, w.Repo, []intent.Intent{{Kind: intent.EnsureComment, Number: w.Issue,
+	_, err := h.execute(ctx, c, w.Owner, w.Repo, []intent.Intent{{Kind: intent.EnsureComment, Number: w.Issue,
 		Marker: replyMarker(verb, w.CommentID), Body: text}})
 	return err
 }
@@ -213,7 +213,7 @@ func (h *Handler) runAttest(ctx context.Context, inv command.Invocation, verb st
 	if err != nil {
 		return fmt.Errorf("read issue %s/%s#%d: %w", w.Owner, w.Repo, w.Issue, err)
 	}
-	ho := h.decode(is, w.Owner, w.Repo)
+	ho := h.decode(ctx, is, w.Owner, w.Repo)
 	if ho == nil && h.otherEntrance(is, w.Owner, w.Repo) {
 		// The App's handoff seen from the Action (or the reverse): the
 		// entrance that opened it answers; this one stays out of it.
@@ -264,11 +264,15 @@ func (h *Handler) runAttest(ctx context.Context, inv command.Invocation, verb st
 		if err != nil {
 			return fmt.Errorf("read issue %s/%s#%d: %w", w.Owner, w.Repo, w.Issue, err)
 		}
-		ho := h.decode(is, w.Owner, w.Repo)
+		ho := h.decode(ctx, is, w.Owner, w.Repo)
 		if ho == nil {
 			text = notHandoffReply
 			return nil
 		}
+		if err := h.restore(ctx, log, c, &e, w.Owner, w.Repo, ho); err != nil {
+			return err
+		}
+		is = ho.issue
 		d := core.Attest(ho.state, is.GetBody(), e.checklist, cmd, w.Author, h.Clock())
 		text = d.Reply
 		if err := h.carryOut(ctx, log, c, e, w.Owner, w.Repo, ho.state, d); err != nil {
@@ -284,7 +288,7 @@ func (h *Handler) runAttest(ctx context.Context, inv command.Invocation, verb st
 		if err != nil {
 			return fmt.Errorf("read issue %s/%s#%d: %w", w.Owner, w.Repo, w.Issue, err)
 		}
-		if ho := h.decode(is, w.Owner, w.Repo); ho != nil {
+		if ho := h.decode(ctx, is, w.Owner, w.Repo); ho != nil {
 			return h.verify(ctx, log, c, e, w.Owner, w.Repo, ho)
 		}
 		return nil

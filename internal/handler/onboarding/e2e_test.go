@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/tasuki-sre/tasuki/internal/githubtest"
+	"github.com/tasuki-sre/tasuki/internal/mdtext"
 	core "github.com/tasuki-sre/tasuki/internal/onboarding"
 )
 
@@ -441,20 +442,64 @@ func TestExpiryAndReminder(t *testing.T) {
 func TestConfigTriggers(t *testing.T) {
 	t.Run("handoff block", func(t *testing.T) {
 		e := newEnv(t)
+		e.srv.AddRepo(org+"/.github", "main")
+		e.srv.PutFile(org+"/.github", "main", ".github/tasuki.yml", []byte("ownership:\n  core_sre_team: core-sre\n"))
 		e.push(map[string]string{"README.md": "payments\n"})
 		if n := len(e.handoffs()); n != 0 {
 			t.Fatalf("%d handoffs without the block", n)
 		}
 		cfg := "ownership:\n  handoff:\n    team: acme/payments-sre\n    tier: A\n"
-		e.push(map[string]string{".github/tasuki.yml": cfg})
+		e.pushBy("dana", map[string]string{".github/tasuki.yml": cfg})
 		e.push(map[string]string{"README.md": "payments!\n"})
 		e.push(map[string]string{".github/tasuki.yml": cfg + "# again\n"})
 		hs := e.handoffs()
 		if len(hs) != 1 {
 			t.Fatalf("%d handoffs, want 1", len(hs))
 		}
-		if st := e.state(hs[0].GetNumber()); st.Tier != "A" || st.StartedBy != "config" || st.Team != "acme/payments-sre" {
-			t.Errorf("state: tier %s by %s team %s", st.Tier, st.StartedBy, st.Team)
+		st := e.state(hs[0].GetNumber())
+		if st.Tier != "A" || st.StartedBy != "dana" || st.Team != "acme/payments-sre" || st.CoreTeam != "acme/core-sre" {
+			t.Errorf("state: tier %s by %s team %s core %s", st.Tier, st.StartedBy, st.Team, st.CoreTeam)
+		}
+		if body := e.srv.Issue(full, hs[0].GetNumber()).GetBody(); !strings.Contains(body, "by "+mdtext.Text("@dana")) {
+			t.Errorf("the issue does not say who pushed the block:\n%s", body)
+		}
+	})
+	// Anyone with write access can push the block, and in the same push
+	// name their own team as the core SRE team, in the repository's
+	// configuration or its CODEOWNERS: the handoff's core team, whose
+	// members may tick its items, comes from the organisation's
+	// configuration alone, and without one no handoff starts.
+	t.Run("handoff block: the pusher cannot pick the core team", func(t *testing.T) {
+		for _, withOrg := range []bool{true, false} {
+			e := newEnv(t)
+			if withOrg {
+				e.srv.AddRepo(org+"/.github", "main")
+				e.srv.PutFile(org+"/.github", "main", ".github/tasuki.yml", []byte("ownership:\n  core_sre_team: core-sre\n"))
+			}
+			e.srv.AddTeam(org, "mallory-friends", "mallory")
+			e.srv.SetPermission(full, "mallory", "write")
+			e.pushBy("mallory", map[string]string{
+				".github/tasuki.yml": "ownership:\n  core_sre_team: mallory-friends\n  handoff:\n    team: acme/payments-sre\n",
+				".github/CODEOWNERS": "* @acme/mallory-friends\n",
+			})
+			hs := e.handoffs()
+			if !withOrg {
+				if len(hs) != 0 {
+					t.Errorf("without the organisation's core SRE team: %d handoffs, want none", len(hs))
+				}
+				continue
+			}
+			if len(hs) != 1 {
+				t.Fatalf("%d handoffs, want 1", len(hs))
+			}
+			st := e.state(hs[0].GetNumber())
+			if st.CoreTeam != "acme/core-sre" || st.StartedBy != "mallory" {
+				t.Errorf("core team %s, started by %s; want acme/core-sre, mallory", st.CoreTeam, st.StartedBy)
+			}
+			e.comment(hs[0].GetNumber(), "mallory", "MEMBER", "/tasuki done shadowing https://example.com/trust-me")
+			if it := e.item(hs[0].GetNumber(), "shadowing"); it.By == "mallory" {
+				t.Error("the pusher's team ticked an item")
+			}
 		}
 	})
 	t.Run("repository created: its own file cannot ask", func(t *testing.T) {

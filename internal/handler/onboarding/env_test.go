@@ -189,6 +189,20 @@ func (e *env) comment(number int, login, assoc, body string) *github.IssueCommen
 // offered) and delivers the real push payload of the push.
 func (e *env) push(files map[string]string) {
 	e.t.Helper()
+	e.pushBy("", files)
+}
+
+// orgChecklist puts the organisation's checklist override (in its .github
+// repository): a repository's own may not relax the items it inherits.
+func (e *env) orgChecklist(content string) {
+	e.t.Helper()
+	e.srv.AddRepo(org+"/.github", "main")
+	e.srv.PutFile(org+"/.github", "main", ".github/tasuki/onboarding.yml", []byte(content))
+}
+
+// pushBy is push by sender (the fixture's sender when "").
+func (e *env) pushBy(sender string, files map[string]string) {
+	e.t.Helper()
 	before, _ := e.srv.Ref(full, "heads/main")
 	var added []any
 	for path, content := range files {
@@ -201,6 +215,9 @@ func (e *env) push(files map[string]string) {
 	cm := p["commits"].([]any)[0].(map[string]any)
 	cm["id"], cm["added"], cm["modified"], cm["removed"] = after, added, []any{}, []any{}
 	p["head_commit"] = cm
+	if sender != "" {
+		p["sender"].(map[string]any)["login"] = sender
+	}
 	e.dispatch(e.delivery("push", p))
 }
 

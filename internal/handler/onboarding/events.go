@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/google/go-github/v60/github"
 
 	"github.com/tasuki-sre/tasuki/internal/config"
 	"github.com/tasuki-sre/tasuki/internal/ghread"
+	"github.com/tasuki-sre/tasuki/internal/handler"
 	"github.com/tasuki-sre/tasuki/internal/marker"
 	core "github.com/tasuki-sre/tasuki/internal/onboarding"
 	"github.com/tasuki-sre/tasuki/internal/ownership"
@@ -58,21 +61,34 @@ func (h *Handler) onPush(ctx context.Context, log *slog.Logger, inst int64, ev *
 		if added == nil {
 			return nil
 		}
-		org, slug, _, err := h.coreTeam(ctx, c, e, owner, repo)
+		// Anyone with write access can push the block, and in the same
+		// push name any team as ownership.core_sre_team or as the owner
+		// in CODEOWNERS: who hands the repository over, and so may tick
+		// its items, is the organisation's configuration's to say alone.
+		orgCfg, err := h.orgConfig(ctx, c, owner)
 		if err != nil {
 			return err
 		}
-		if slug == "" {
-			log.WarnContext(ctx, "ownership.handoff added, but no core SRE team is known; not starting")
+		if orgCfg.Ownership.CoreSRETeam == "" {
+			log.WarnContext(ctx, "ownership.handoff added, but the organisation's configuration names no ownership.core_sre_team; not starting")
 			return nil
 		}
+		org, slug := splitTeam(orgCfg.Ownership.CoreSRETeam, owner)
+		// The handoff records who pushed the block as who started it.
+		actor := "config"
+		if p := ev.GetSender().GetLogin(); loginRE.MatchString(p) {
+			actor = p
+		}
 		_, _, err = h.start(ctx, log, c, e, owner, repo, core.StartRequest{
-			Repo: owner + "/" + repo, Team: added.Team, Tier: added.Tier, Actor: "config", Trigger: "config",
+			Repo: owner + "/" + repo, Team: added.Team, Tier: added.Tier, Actor: actor, Trigger: "config",
 			ActorIsCore: true, CoreTeam: teamRef(owner, org, slug),
 		})
 		return err
 	})
 }
+
+// loginRE is a GitHub login (a bot's with its "[bot]" suffix).
+var loginRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$`)
 
 // touchesOwners reports whether a commit of the push changed CODEOWNERS
 // or the catalog, the files that say who owns the repository.
@@ -254,6 +270,17 @@ func (h *Handler) onRepositoryCreated(ctx context.Context, log *slog.Logger, ins
 // orgConfig reads the organisation's defaults alone (<owner>/.github's
 // .github/tasuki.yml); none is the built-in defaults.
 func (h *Handler) orgConfig(ctx context.Context, c *github.Client, owner string) (config.Config, error) {
+	if h.Config != nil {
+		// Through the loader, which the App's caches: the file is read
+		// for every verification (loadChecklist) and seldom changes.
+		f := h.Config.Load(ctx, c, owner, config.OrgRepo)
+		if err := f.ReadError(); handler.IsStatus(err, http.StatusForbidden) || errors.Is(err, ghread.ErrForbidden) {
+			return config.Default(), nil // as an absent file: the installation cannot see it
+		} else if err != nil {
+			return config.Config{}, fmt.Errorf("load config %s/%s: %w", owner, config.OrgRepo, err)
+		}
+		return f.Config, nil
+	}
 	b, ok, err := ghread.File(ctx, c, owner, config.OrgRepo, config.Path, "", config.MaxSize)
 	if errors.Is(err, ghread.ErrTooLarge) || errors.Is(err, ghread.ErrForbidden) {
 		return config.Default(), nil

@@ -47,7 +47,7 @@ func (h *Handler) start(ctx context.Context, log *slog.Logger, c *github.Client,
 		req.TeamSREs = h.teamSREs(ctx, log, c, e, owner, req.Team)
 	}
 	d := core.Start(req, e.cfg, e.checklist, h.Clock())
-	res, err := h.Writer(c).Execute(ctx, owner, repo, d.Intents)
+	res, err := h.execute(ctx, c, owner, repo, d.Intents)
 	if err != nil {
 		return d, nil, fmt.Errorf("start handoff of %s/%s: %w", owner, repo, err)
 	}
@@ -64,7 +64,7 @@ func (h *Handler) start(ctx context.Context, log *slog.Logger, c *github.Client,
 	if err != nil {
 		return d, nil, fmt.Errorf("read handoff issue %s/%s#%d: %w", owner, repo, number, err)
 	}
-	ho := h.decode(is, owner, repo)
+	ho := h.decode(ctx, is, owner, repo)
 	if ho == nil {
 		return d, nil, fmt.Errorf("handoff issue %s/%s#%d carries no handoff state", owner, repo, number)
 	}
@@ -118,6 +118,9 @@ func (h *Handler) verify(ctx context.Context, log *slog.Logger, c *github.Client
 // pull_request events) is recorded as merged; one closed unmerged is
 // proposed again.
 func (h *Handler) verifyFacts(ctx context.Context, log *slog.Logger, c *github.Client, e env, owner, repo string, ho *handoff) (core.Decision, core.RepoFacts, error) {
+	if err := h.restore(ctx, log, c, &e, owner, repo, ho); err != nil {
+		return core.Decision{}, core.RepoFacts{}, err
+	}
 	st := ho.state
 	var open *github.PullRequest
 	if st.TransferPR != 0 && st.Transferred.IsZero() {
@@ -168,6 +171,9 @@ func (h *Handler) verifyFacts(ctx context.Context, log *slog.Logger, c *github.C
 // pr is tasuki's, merged, carrying ho's transfer marker): who approved it,
 // the facts after it, and the core's TransferMerged.
 func (h *Handler) recordMerge(ctx context.Context, log *slog.Logger, c *github.Client, e env, owner, repo string, ho *handoff, pr *github.PullRequest) (core.Decision, core.RepoFacts, error) {
+	if err := h.restore(ctx, log, c, &e, owner, repo, ho); err != nil {
+		return core.Decision{}, core.RepoFacts{}, err
+	}
 	approvers, err := ghread.Approvers(ctx, c, owner, repo, pr.GetNumber())
 	if err != nil {
 		return core.Decision{}, core.RepoFacts{}, err
@@ -200,7 +206,7 @@ func (h *Handler) carryOut(ctx context.Context, log *slog.Logger, c *github.Clie
 	if len(d.Intents) == 0 {
 		return nil
 	}
-	res, err := h.Writer(c).Execute(ctx, owner, repo, d.Intents)
+	res, err := h.execute(ctx, c, owner, repo, d.Intents)
 	if err != nil {
 		return fmt.Errorf("handoff of %s/%s: %w", owner, repo, err)
 	}
@@ -232,16 +238,21 @@ func (h *Handler) recordTransferPR(ctx context.Context, log *slog.Logger, c *git
 	if err != nil {
 		return fmt.Errorf("read handoff issue %s/%s#%d: %w", owner, repo, st.Issue, err)
 	}
-	ho := h.decode(cur, owner, repo)
+	ho := h.decode(ctx, cur, owner, repo)
 	if ho == nil || ho.state.TransferPR == number {
 		return nil
 	}
 	ns := ho.state
 	ns.TransferPR = number
-	body := core.RenderBody(cur.GetBody(), ns, e.checklist)
+	body, fits := core.FitBody(cur.GetBody(), ns, e.checklist)
+	if !fits {
+		// The next verification finds the pull request by its marker.
+		log.WarnContext(ctx, "transfer pull request not recorded: the handoff issue has no room", "pr", number)
+		return nil
+	}
 	edit := intent.Intent{Kind: intent.EditIssue, Number: st.Issue,
 		Edit: intent.IssueEdit{Body: &body, Marker: core.IssueMarker(ns.Repo, ns.Started)}}
-	if _, err := h.Writer(c).Execute(ctx, owner, repo, []intent.Intent{edit}); err != nil {
+	if _, err := h.execute(ctx, c, owner, repo, []intent.Intent{edit}); err != nil {
 		return fmt.Errorf("record transfer pull request #%d: %w", number, err)
 	}
 	log.InfoContext(ctx, "transfer pull request proposed", "pr", number)

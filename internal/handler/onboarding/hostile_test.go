@@ -93,7 +93,7 @@ func TestConcurrentOnboardsMakeOneHandoff(t *testing.T) {
 // item's reason: what people write is escaped into the block.
 func TestNAReasonCannotForgeState(t *testing.T) {
 	e := newEnv(t)
-	e.srv.PutFile(full, "main", ".github/tasuki/onboarding.yml", []byte("items:\n  - id: capacity-plan\n    na_allowed: [B]\n"))
+	e.orgChecklist("items:\n  - id: capacity-plan\n    na_allowed: [B]\n")
 	talk := e.srv.AddIssue(full, &github.Issue{Title: github.String("Hand payments over")})
 	e.comment(talk.GetNumber(), coreLead, "MEMBER", "/tasuki onboard @acme/payments-sre")
 	h := e.handoffs()[0].GetNumber()

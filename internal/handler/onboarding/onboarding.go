@@ -188,15 +188,32 @@ func (h *Handler) loadChecklist(ctx context.Context, log *slog.Logger, c *github
 		return nil
 	}
 	cfg := e.cfg
-	var overrides []core.Checklist
+	// The organisation's file is where the organisation's configuration
+	// says: a repository's own configuration must not point it elsewhere
+	// (and so drop the organisation's items).
+	orgPath := core.DefaultChecklistPath
+	if !strings.EqualFold(repo, config.OrgRepo) {
+		org, err := h.orgConfig(ctx, c, owner)
+		if err != nil {
+			return err
+		}
+		if oc, err := onboardingConfig(org); err == nil && oc.Checklist != "" {
+			orgPath = oc.Checklist
+		}
+	}
+	e.checklist = core.Default()
 	for _, r := range []string{config.OrgRepo, repo} {
 		if r == config.OrgRepo && strings.EqualFold(repo, config.OrgRepo) {
 			continue
 		}
-		if r == repo && tree != nil && !contains(tree, cfg.Checklist) {
+		path := cfg.Checklist
+		if r == config.OrgRepo {
+			path = orgPath
+		}
+		if r == repo && tree != nil && !contains(tree, path) {
 			continue
 		}
-		b, ok, err := ghread.File(ctx, c, owner, r, cfg.Checklist, "", maxChecklistBytes)
+		b, ok, err := ghread.File(ctx, c, owner, r, path, "", maxChecklistBytes)
 		if err != nil && !errors.Is(err, ghread.ErrTooLarge) {
 			if errors.Is(err, ghread.ErrForbidden) {
 				log.WarnContext(ctx, "checklist override unreadable", "repo", owner+"/"+r, "err", err)
@@ -210,21 +227,25 @@ func (h *Handler) loadChecklist(ctx context.Context, log *slog.Logger, c *github
 			}
 			continue
 		}
-		cl, err := core.ParseChecklist(owner+"/"+r+":"+cfg.Checklist, b)
+		cl, err := core.ParseChecklist(owner+"/"+r+":"+path, b)
 		if err != nil {
 			log.WarnContext(ctx, "checklist override does not parse; left out", "repo", owner+"/"+r, "err", err)
 			continue
 		}
-		overrides = append(overrides, cl)
-	}
-	e.checklist = core.Default()
-	if len(overrides) > 0 {
-		merged, err := core.Merge(e.checklist, overrides...)
-		if err != nil {
-			log.WarnContext(ctx, "checklist overrides do not merge; using the built-in checklist", "err", err)
-		} else {
-			e.checklist = merged
+		if r == repo {
+			// The repository's own file may add and tighten, not relax
+			// what the built-in and organisation's checklists say.
+			var refused error
+			if cl, refused = core.Restrict(e.checklist, cl); refused != nil {
+				log.WarnContext(ctx, "checklist override relaxes inherited items; those parts ignored", "repo", owner+"/"+r, "err", refused)
+			}
 		}
+		merged, err := core.Merge(e.checklist, cl)
+		if err != nil {
+			log.WarnContext(ctx, "checklist override does not merge; left out", "repo", owner+"/"+r, "err", err)
+			continue
+		}
+		e.checklist = merged
 	}
 	e.overrides = true
 	return nil
@@ -245,6 +266,9 @@ func onboardingConfig(cfg config.Config) (core.Config, error) {
 type handoff struct {
 	issue *github.Issue
 	state core.State
+	// edited: the issue's state is not the one tasuki last wrote (memo.go);
+	// state is the one it wrote, and restore puts it back.
+	edited bool
 }
 
 // maxHandoffIssues bounds the handoff issues listed in one repository.
@@ -286,7 +310,7 @@ func (h *Handler) findHandoffs(ctx context.Context, c *github.Client, cfg core.C
 		if err != nil {
 			return nil, nil, fmt.Errorf("list handoff issues of %s/%s: %w", owner, repo, err)
 		}
-		if ho := h.decode(is, owner, repo); ho != nil && ok(ho) {
+		if ho := h.decode(ctx, is, owner, repo); ho != nil && ok(ho) {
 			return ho, foreign, nil
 		}
 		if foreign == nil && h.otherEntrance(is, owner, repo) {
@@ -324,9 +348,20 @@ func otherEntranceNote(is *github.Issue, self []string) string {
 
 // decode returns the handoff is holds, or nil when is is not tasuki's
 // handoff issue of owner/repo.
-func (h *Handler) decode(is *github.Issue, owner, repo string) *handoff {
+func (h *Handler) decode(ctx context.Context, is *github.Issue, owner, repo string) *handoff {
 	if is == nil || is.IsPullRequest() || !h.Identity.Trusts(is.GetUser()) {
 		return nil
+	}
+	if mem, edited, known := h.remembered(ctx, owner, repo, is); known && strings.EqualFold(mem.Repo, owner+"/"+repo) {
+		if !core.IssueMarker(mem.Repo, mem.Started).In(is.GetBody()) {
+			// A person removed tasuki's marker with the block: the writer
+			// edits no issue without it, so this is no handoff tasuki can
+			// keep (plan review reads its phase as unknown).
+			return nil
+		}
+		// What tasuki wrote, whatever a person made of the body since.
+		mem.Issue = is.GetNumber()
+		return &handoff{issue: is, state: mem, edited: edited}
 	}
 	st, found, err := core.DecodeState(is.GetBody())
 	if err != nil || !found || !strings.EqualFold(st.Repo, owner+"/"+repo) {

@@ -39,57 +39,20 @@ const (
 // the errors are returned joined so the job retries.
 func (h *Handler) SweepInstallations(ctx context.Context, apps AppLister) error {
 	log := h.Logger().With("job", "onboarding-sweep")
-	ac := apps.App()
-	list := func(lo *github.ListOptions) ([]*github.Installation, *github.Response, error) {
-		return ac.Apps.ListInstallations(ctx, lo)
-	}
-	var errs []error
-	for in, err := range ghread.Items(ctx, list, maxInstallations) {
-		if errors.Is(err, ghread.ErrTruncated) {
-			log.WarnContext(ctx, "installation listing truncated, swept those read", "err", err)
-			break
-		}
+	return ghread.EachInstallation(ctx, log, apps.App(), maxInstallations, h.Client, func(in *github.Installation, c *github.Client) error {
+		ilog := log.With("installation", in.GetID())
+		err := ghread.EachIssueRepo(ctx, ilog, c, maxRepos, func(owner, repo string) error {
+			if err := h.sweepRepo(ctx, ilog, c, owner, repo); err != nil {
+				ilog.ErrorContext(ctx, "onboarding sweep of a repository failed", "repo", owner+"/"+repo, "err", err)
+				return err
+			}
+			return nil
+		})
 		if err != nil {
-			return fmt.Errorf("list installations: %w", err)
-		}
-		if err := h.sweepInstallation(ctx, log.With("installation", in.GetID()), in.GetID()); err != nil {
 			log.ErrorContext(ctx, "onboarding sweep failed", "installation", in.GetID(), "err", err)
-			errs = append(errs, err)
 		}
-	}
-	return errors.Join(errs...)
-}
-
-func (h *Handler) sweepInstallation(ctx context.Context, log *slog.Logger, id int64) error {
-	c, err := h.Client(ctx, id)
-	if err != nil {
 		return err
-	}
-	list := func(lo *github.ListOptions) ([]*github.Repository, *github.Response, error) {
-		repos, resp, err := c.Apps.ListRepos(ctx, lo)
-		if repos == nil {
-			return nil, resp, err
-		}
-		return repos.Repositories, resp, err
-	}
-	var errs []error
-	for r, err := range ghread.Items(ctx, list, maxRepos) {
-		if errors.Is(err, ghread.ErrTruncated) {
-			log.WarnContext(ctx, "repository listing truncated, swept those read", "err", err)
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("list repositories of installation %d: %w", id, err)
-		}
-		if r.GetArchived() || !r.GetHasIssues() && r.HasIssues != nil {
-			continue
-		}
-		if err := h.sweepRepo(ctx, log, c, r.GetOwner().GetLogin(), r.GetName()); err != nil {
-			log.ErrorContext(ctx, "onboarding sweep of a repository failed", "repo", r.GetFullName(), "err", err)
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	})
 }
 
 // Sweep runs the daily sweep on one repository with the client of

@@ -192,11 +192,19 @@ func (r *Review) eligibility(ctx context.Context, c *github.Client, owner, repo 
 	ap := cfg.Review.Approvers
 	handoff := false
 	if risky {
-		h, err := r.ownership.Handoff(ctx, c, owner, repo, cfg.Onboarding.Label, r.base.Identity)
+		h, err := r.ownership.HandoffChecked(ctx, c, owner, repo, cfg.Onboarding.Label, r.base.Identity, r.base.Memo)
 		if err != nil {
 			return none, err
 		}
-		if h != nil {
+		if h != nil && !h.Phase.Valid() && h.CoreTeam != "" {
+			// The handoff issue's state was edited outside tasuki: its
+			// phase is unknown, so the strictest rule, the core SRE team's.
+			handoff = true
+			core := owner + "/" + strings.TrimPrefix(h.CoreTeam, "@")
+			teams = []string{core}
+			el.who = append(el.who, "@"+core)
+			el.notes = append(el.notes, fmt.Sprintf("The state of this service's SRE handoff issue was edited outside tasuki, so its phase is not trusted: only approvals by members of %s count on a risky plan.", mdtext.Code("@"+core)))
+		} else if h != nil {
 			// The ownership model says who is primary in the phase.
 			o := ownership.Resolve(ownership.Facts{Repo: owner + "/" + repo, Handoff: h}, cfg.Ownership)
 			if ts, ask, note, ok := handoffRule(owner, o.Handoff); ok {

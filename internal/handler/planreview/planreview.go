@@ -109,6 +109,9 @@ type PostPlanInput struct {
 	Meta review.Meta
 	// Config, when set, is used instead of loading the repository's.
 	Config *config.Config
+	// Keep, when the plans were read through it (with Config), gives the
+	// summary the changes it counted but did not keep.
+	Keep *review.CommentKeep
 }
 
 // PostPlanResult is what PostPlan published.
@@ -179,6 +182,9 @@ func (r *Review) postPlan(ctx context.Context, c *github.Client, in PostPlanInpu
 		res.Conclusion = "failure"
 	} else {
 		res.Summary = review.Summarize(in.Plans, cfg.Review)
+		if in.Keep != nil {
+			in.Keep.Apply(&res.Summary)
+		}
 		risky := len(res.Summary.Risky) > 0 || res.Summary.RiskyOmitted > 0
 		var err error
 		a, err = r.approvalFacts(ctx, c, in.Owner, in.Repo, in.Number, cfg, risky, nil)
@@ -357,6 +363,13 @@ func (r *Review) lock(ctx context.Context, key string, fn func(context.Context) 
 		return fn(ctx)
 	}
 	return r.base.Locker.WithLock(ctx, key, fn)
+}
+
+// Config returns the repository's effective configuration, as PostPlan
+// would load it: for reading plans through a review.CommentKeep, then
+// passing both in PostPlanInput.
+func (r *Review) Config(ctx context.Context, c *github.Client, owner, repo string) (config.Config, error) {
+	return r.loadConfig(ctx, c, owner, repo)
 }
 
 // loadConfig returns the repository's effective configuration. A file that

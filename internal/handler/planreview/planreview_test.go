@@ -415,13 +415,13 @@ func TestEconomy(t *testing.T) {
 	e.deliver(t, webhook(t, "pull_request_review.submitted.2.json"))
 	// The verdict changed: the check and the comment's verdict section are
 	// edited once each; the writer re-reads the comment by its remembered
-	// ID just before editing it.
+	// ID just before editing it, and updates the check run by its
+	// remembered ID without looking it up.
 	want := map[string]int{
 		"GET /repos/{owner}/{repo}/issues/{issue_number}/comments": 1,
 		"GET /repos/{owner}/{repo}/pulls/{pull_number}":            1,
 		"GET /repos/{owner}/{repo}/pulls/{pull_number}/commits":    1,
 		"GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews":    1,
-		"GET /repos/{owner}/{repo}/commits/{ref}/check-runs":       1,
 		"PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}":    1,
 		"GET /repos/{owner}/{repo}/issues/comments/{comment_id}":   1,
 		"PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}": 1,
@@ -439,7 +439,6 @@ func TestEconomy(t *testing.T) {
 	// the check run, remembered as set to the same output on this commit,
 	// is neither read nor written.
 	delete(want, "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}")
-	delete(want, "GET /repos/{owner}/{repo}/commits/{ref}/check-runs")
 	delete(want, "GET /repos/{owner}/{repo}/issues/{issue_number}/comments")
 	delete(want, "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}")
 	if diff := cmp.Diff(want, callCounts(e.srv)); diff != "" {

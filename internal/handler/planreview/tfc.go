@@ -61,8 +61,14 @@ func (t *TFCReviewer) ReviewRun(ctx context.Context, run tfc.Run) (tfc.TaskResul
 		Owner: run.Owner, Repo: run.Repo, Number: run.PullRequest, HeadSHA: run.CommitSHA,
 		Meta: review.Meta{RunURL: run.URL},
 	}
+	cfg, err := t.Review.Config(ctx, c, run.Owner, run.Repo)
+	if err != nil {
+		return tfc.TaskResult{}, err
+	}
+	// The comment keeps what it can show and counts the rest.
+	in.Config, in.Keep = &cfg, review.NewCommentKeep(cfg.Review)
 	source := "terraform cloud run " + run.ID
-	p, err := review.ReadPlan(bytes.NewReader(run.PlanJSON), source)
+	p, err := review.ReadPlanWith(bytes.NewReader(run.PlanJSON), source, review.ReadOptions{Keep: in.Keep.Keep})
 	if err != nil {
 		var pe *review.PlanError
 		if !errors.As(err, &pe) {

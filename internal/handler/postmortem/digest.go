@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/tasuki-sre/tasuki/internal/ghread"
-	"github.com/tasuki-sre/tasuki/internal/handler"
 	"github.com/tasuki-sre/tasuki/internal/intent"
 	core "github.com/tasuki-sre/tasuki/internal/postmortem"
 )
@@ -31,34 +29,13 @@ const DigestInterval = 24 * time.Hour
 // job retries.
 func (p *Handler) DigestInstallations(ctx context.Context, apps AppLister) error {
 	log := p.Logger().With("job", "postmortem-digest")
-	ac := apps.App()
-	list := func(lo *github.ListOptions) ([]*github.Installation, *github.Response, error) {
-		return ac.Apps.ListInstallations(ctx, lo)
-	}
-	var errs []error
-	for in, err := range ghread.Items(ctx, list, maxInstallations) {
-		if errors.Is(err, ghread.ErrTruncated) {
-			log.WarnContext(ctx, "installation listing truncated, digested those read", "err", err)
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("list installations: %w", err)
-		}
-		org := in.GetAccount().GetLogin()
-		if org == "" {
-			continue
-		}
-		c, err := p.Clients.Client(ctx, in.GetID())
-		if err != nil {
-			errs = append(errs, fmt.Errorf("client for installation %d: %w", in.GetID(), err))
-			continue
-		}
-		if err := p.Digest(ctx, log.With("installation", in.GetID()), c, org); err != nil {
+	return ghread.EachInstallation(ctx, log, apps.App(), maxInstallations, p.Clients.Client, func(in *github.Installation, c *github.Client) error {
+		if err := p.Digest(ctx, log.With("installation", in.GetID()), c, in.GetAccount().GetLogin()); err != nil {
 			log.ErrorContext(ctx, "digest failed", "installation", in.GetID(), "err", err)
-			errs = append(errs, err)
+			return err
 		}
-	}
-	return errors.Join(errs...)
+		return nil
+	})
 }
 
 // Digest opens this week's digest issue of org's overdue action items in
@@ -85,7 +62,7 @@ func (p *Handler) Digest(ctx context.Context, log *slog.Logger, c *github.Client
 	}
 	// A public digest lists only public repositories' items: the titles
 	// of a private repository's action items are not for everyone.
-	visible, err := p.visibleFrom(ctx, c, owner, repo)
+	visible, err := ghread.VisibleIn(ctx, c, owner, repo)
 	if err != nil {
 		return err
 	}
@@ -117,45 +94,4 @@ func (p *Handler) Digest(ctx context.Context, log *slog.Logger, c *github.Client
 	}
 	log.InfoContext(ctx, "postmortem digest", "issue", owner+"/"+repo+"#"+strconv.FormatInt(res[0].ID, 10), "overdue", len(items))
 	return nil
-}
-
-// visibleFrom returns whether an item of a repository ("owner/name") may be
-// listed in the digest issue of owner/repo: any when the digest repository
-// is not public, else only those of public repositories (each read once).
-func (p *Handler) visibleFrom(ctx context.Context, c *github.Client, owner, repo string) (func(string) (bool, error), error) {
-	public := func(o, r string) (bool, error) {
-		got, _, err := c.Repositories.Get(ctx, o, r)
-		if err != nil {
-			return false, fmt.Errorf("read visibility of %s/%s: %w", o, r, err)
-		}
-		return !got.GetPrivate() && got.GetVisibility() != "internal" && got.GetVisibility() != "private", nil
-	}
-	digestPublic, err := public(owner, repo)
-	if err != nil {
-		return nil, err
-	}
-	if !digestPublic {
-		return func(string) (bool, error) { return true, nil }, nil
-	}
-	seen := map[string]bool{}
-	return func(full string) (bool, error) {
-		k := strings.ToLower(full)
-		if v, ok := seen[k]; ok {
-			return v, nil
-		}
-		o, r, ok := strings.Cut(full, "/")
-		if !ok {
-			return false, nil
-		}
-		v, err := public(o, r)
-		if err != nil {
-			if handler.IsStatus(err, http.StatusNotFound) {
-				v, err = false, nil
-			} else {
-				return false, err
-			}
-		}
-		seen[k] = v
-		return v, nil
-	}, nil
 }

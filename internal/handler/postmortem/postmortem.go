@@ -15,7 +15,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +39,10 @@ import (
 // Owners is what the postmortem shell needs of the ownership model
 // (*handler.Ownership provides it).
 type Owners interface {
-	ResolveWith(ctx context.Context, c *github.Client, owner, repo string, cfg ownership.Config, labels, paths []string) (ownership.Owners, error)
+	// ResolveHandoff resolves the owners and, from the repository's handoff
+	// issue (only one tasuki opened counts), who is primary in a handoff
+	// in progress.
+	ResolveHandoff(ctx context.Context, c *github.Client, owner, repo string, cfg ownership.Config, label string, trust ghwrite.Identity, labels, paths []string) (ownership.Owners, error)
 	SREs(ctx context.Context, c *github.Client, org string, owners ownership.Owners) ([]string, error)
 	TeamMembers(ctx context.Context, c *github.Client, org, teamSlug string) ([]string, error)
 }
@@ -411,17 +416,12 @@ func (p *Handler) owners(ctx context.Context, log *slog.Logger, c *github.Client
 	var ro ownersResult
 	var owners []string
 	if p.Owners != nil {
-		o, err := p.Owners.ResolveWith(ctx, c, inc.Owner, inc.Repo, cfg.Ownership, serviceLabels(inc, cfg.Ownership), nil)
+		o, err := p.Owners.ResolveHandoff(ctx, c, inc.Owner, inc.Repo, cfg.Ownership, cfg.Onboarding.Label, p.Identity, serviceLabels(inc, cfg.Ownership), nil)
 		if err != nil {
 			log.WarnContext(ctx, "could not resolve owners", "err", err)
 		} else {
-			ro.Service, ro.Team = o.Service, o.Team
-			if sres, err := p.Owners.SREs(ctx, c, inc.Owner, o); err != nil {
-				log.WarnContext(ctx, "could not list the owning team's SREs", "err", err)
-				owners = o.SREs
-			} else {
-				owners = sres
-			}
+			ro.Service, ro.Team = o.Service, handler.EffectiveTeam(o)
+			owners = p.followupOwners(ctx, log, c, inc.Owner, cfg.Ownership, o)
 			if svc, ok := cfg.Ownership.Services[o.Service]; ok {
 				for _, r := range svc.Repos {
 					if !strings.Contains(r, "/") {
@@ -444,6 +444,47 @@ func (p *Handler) owners(ctx context.Context, log *slog.Logger, c *github.Client
 	}
 	ro.logins = core.Assignees(owners, inc.Assignees, team)
 	return ro, repos
+}
+
+// followupOwners are the logins who own the follow-up: the SREs of the
+// team that owns the service now (handler.EffectiveTeam). While a handoff
+// is in progress that is its primary: the SREs the config lists for it
+// under ownership.teams (by its slug, or as a team's sre_team), else,
+// since the primary of a handoff is a team of SREs itself (the core SRE
+// team, the incoming team's SREs), its members.
+func (p *Handler) followupOwners(ctx context.Context, log *slog.Logger, c *github.Client, org string, cfg ownership.Config, o ownership.Owners) []string {
+	team := handler.EffectiveTeam(o)
+	sres := o
+	if !strings.EqualFold(team, o.Team) {
+		log = log.With("handoff_phase", o.Handoff.Phase, "primary", team)
+		sres = handoffSREs(cfg, team)
+	}
+	logins, err := p.Owners.SREs(ctx, c, org, sres)
+	if err != nil {
+		log.WarnContext(ctx, "could not list the owning team's SREs", "err", err)
+		return sres.SREs
+	}
+	return logins
+}
+
+// handoffSREs is who holds the SREs of team, a handoff's primary, as
+// followupOwners describes.
+func handoffSREs(cfg ownership.Config, team string) ownership.Owners {
+	slug := func(s string) string { return strings.TrimPrefix(s, "@") }
+	for _, byName := range []bool{true, false} {
+		for _, name := range slices.Sorted(maps.Keys(cfg.Teams)) {
+			t := cfg.Teams[name]
+			if byName && !strings.EqualFold(slug(name), team) || !byName && !strings.EqualFold(slug(t.SRETeam), team) {
+				continue
+			}
+			o := ownership.Owners{SRETeam: slug(t.SRETeam)}
+			for _, l := range t.SREs { // the config is shared: not changed in place
+				o.SREs = append(o.SREs, slug(l))
+			}
+			return o
+		}
+	}
+	return ownership.Owners{SRETeam: team}
 }
 
 // serviceLabels returns the incident's labels, plus a service label from

@@ -43,56 +43,17 @@ const (
 // the others still swept; the errors are returned joined so the job retries.
 func (p *Handler) SweepInstallations(ctx context.Context, apps AppLister) error {
 	log := p.Logger().With("job", "postmortem-sweep")
-	ac := apps.App()
-	var errs []error
-	list := func(lo *github.ListOptions) ([]*github.Installation, *github.Response, error) {
-		return ac.Apps.ListInstallations(ctx, lo)
-	}
-	for in, err := range ghread.Items(ctx, list, maxInstallations) {
-		if errors.Is(err, ghread.ErrTruncated) {
-			log.WarnContext(ctx, "installation listing truncated, swept those read", "err", err)
-			break
-		}
+	return ghread.EachInstallation(ctx, log, apps.App(), maxInstallations, p.Clients.Client, func(in *github.Installation, c *github.Client) error {
+		ilog := log.With("installation", in.GetID())
+		err := ghread.EachIssueRepo(ctx, ilog, c, maxRepos, func(owner, repo string) error {
+			return p.sweepRepo(ctx, ilog, c, owner, repo)
+		})
 		if err != nil {
-			return fmt.Errorf("list installations: %w", err)
-		}
-		if err := p.sweepInstallation(ctx, log, in.GetID()); err != nil {
 			log.ErrorContext(ctx, "sweep failed", "installation", in.GetID(), "err", err)
-			errs = append(errs, err)
+			return err
 		}
-	}
-	return errors.Join(errs...)
-}
-
-func (p *Handler) sweepInstallation(ctx context.Context, log *slog.Logger, id int64) error {
-	c, err := p.Clients.Client(ctx, id)
-	if err != nil {
-		return fmt.Errorf("client for installation %d: %w", id, err)
-	}
-	var errs []error
-	list := func(lo *github.ListOptions) ([]*github.Repository, *github.Response, error) {
-		repos, resp, err := c.Apps.ListRepos(ctx, lo)
-		if repos == nil {
-			return nil, resp, err
-		}
-		return repos.Repositories, resp, err
-	}
-	for r, err := range ghread.Items(ctx, list, maxRepos) {
-		if errors.Is(err, ghread.ErrTruncated) {
-			log.WarnContext(ctx, "repository listing truncated, swept those read", "installation", id, "err", err)
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("list repositories of installation %d: %w", id, err)
-		}
-		if r.GetArchived() || !r.GetHasIssues() && r.HasIssues != nil {
-			continue
-		}
-		if err := p.sweepRepo(ctx, log.With("installation", id), c, r.GetOwner().GetLogin(), r.GetName()); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+		return nil
+	})
 }
 
 // Sweep runs the daily sweep on one repository with the client of
