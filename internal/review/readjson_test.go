@@ -496,6 +496,28 @@ func fuzzCheck(t *testing.T, b []byte) {
 	if !bytes.Equal(want, got) {
 		t.Fatalf("JSON output differs through a RiskSample:\nfull:    %s\nsampled: %s", want, got)
 	}
+	// The comment path reads through a CommentKeep: under its caps the
+	// comment is the very same, over them (2 and 3 here) the counts are.
+	for _, caps := range [][2]int{{KeptDestroys, KeptOthers}, {2, 3}} {
+		ck := NewCommentKeep(DefaultConfig())
+		ck.maxDestroys, ck.maxOthers = caps[0], caps[1]
+		kp, err := ReadPlanWith(bytes.NewReader(b), "fuzz.json", ReadOptions{Keep: ck.Keep})
+		if err != nil {
+			t.Fatalf("read in full but not through a CommentKeep: %v", err)
+		}
+		ks := Summarize([]*Plan{kp}, DefaultConfig())
+		ck.Apply(&ks)
+		if ks.Counts != s.Counts {
+			t.Fatalf("counts through a CommentKeep %+v, in full %+v", ks.Counts, s.Counts)
+		}
+		kbody := RenderComment(ks, Evaluate(ks, DefaultConfig(), ApprovalFacts{}), Meta{}, CommentLimit)
+		if len(kbody) > CommentLimit {
+			t.Fatalf("comment through a CommentKeep: %d bytes", len(kbody))
+		}
+		if caps[0] == KeptDestroys && kbody != body {
+			t.Fatalf("comment differs through a CommentKeep under its caps:\n%s", firstDiff(body, kbody))
+		}
+	}
 }
 
 // TestScannerTables checks the fast paths against what they stand for.
