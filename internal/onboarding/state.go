@@ -280,9 +280,18 @@ func renderItem(it Item, st ItemState) string {
 	if status == "" {
 		status = "not yet verifiable"
 	}
+	reason := st.Reason
+	if st.Status == StatusPending || st.Status == "" {
+		// The verifiers' reasons repeat the status word, and a new item's
+		// reason only restates it: say it once.
+		reason = strings.TrimPrefix(reason, status+": ")
+		if reason == "not verified yet" {
+			reason = ""
+		}
+	}
 	line := fmt.Sprintf("- [%s] **%s** %s (%s) — %s", box, mdtext.Text(it.Title), mdtext.Code(it.ID), it.Kind, status)
-	if st.Reason != "" {
-		line += ": " + mdtext.Text(st.Reason)
+	if reason != "" {
+		line += ": " + mdtext.Text(reason)
 	}
 	if st.By != "" {
 		line += fmt.Sprintf(" · by %s on %s", mdtext.Text("@"+st.By), day(st.At))

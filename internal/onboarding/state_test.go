@@ -143,7 +143,7 @@ func TestRenderBody(t *testing.T) {
 		"| **Kickoff** (current) | core\\-sre |  | 2026-12-09 | 0/3 |",
 		"| Shadow | core\\-sre | payments\\-sre | 2027-01-27 | 0/2 |",
 		"| Reverse shadow | payments\\-sre | core\\-sre | 2027-02-24 | 0/1 |",
-		"- [ ] **Catalog entry with owner\\, lifecycle and system** `catalog-entry` (auto) — not yet verifiable",
+		"- [ ] **Catalog entry with owner\\, lifecycle and system** `catalog-entry` (auto) — not yet verifiable\n",
 		"#### Observe and prepare 0/11 — due 2026-12-30",
 	} {
 		if !strings.Contains(body, want) {
