@@ -26,11 +26,15 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/tasuki-sre/tasuki/examples"
+	"github.com/tasuki-sre/tasuki/internal/api"
 	"github.com/tasuki-sre/tasuki/internal/dispatch"
 	"github.com/tasuki-sre/tasuki/internal/ghclient"
 	"github.com/tasuki-sre/tasuki/internal/ghwrite"
 	"github.com/tasuki-sre/tasuki/internal/githubtest"
+	lth "github.com/tasuki-sre/tasuki/internal/handler/leadtime"
 	"github.com/tasuki-sre/tasuki/internal/handler/planreview"
+	core "github.com/tasuki-sre/tasuki/internal/leadtime"
+	"github.com/tasuki-sre/tasuki/internal/onboarding"
 	"github.com/tasuki-sre/tasuki/internal/review"
 	"github.com/tasuki-sre/tasuki/internal/server"
 	"github.com/tasuki-sre/tasuki/internal/store"
@@ -100,13 +104,21 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	base := newBase(clients, st, login, log)
+	base.Now = clock.now // dates tasuki writes (a handoff's phases) follow the story
 	router := dispatch.NewRouter(log)
 	f := wireFeatures(router, base, clients, st, tfcSettings{}, log)
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		return err
 	}
-	srv, err := server.New(st, secret, append([]server.Option{server.WithLogger(log), server.WithPinger(st)}, f.Routes...)...)
+	// The metrics API as `app serve` serves it with TASUKI_API_TOKENS set,
+	// on the demo's clock.
+	apiToken := hex.EncodeToString(secret[:16])
+	metricsAPI := api.New([]string{apiToken}, st, func(ctx context.Context, repo string) (lth.RepoSettings, error) {
+		return lth.LoadSettings(ctx, st, repo)
+	}, api.WithLogger(log), api.WithClock(clock.now))
+	srv, err := server.New(st, secret, append([]server.Option{server.WithLogger(log), server.WithPinger(st),
+		server.WithRoute(api.Route, metricsAPI)}, f.Routes...)...)
 	if err != nil {
 		return err
 	}
@@ -154,25 +166,38 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// 2. GitHub sends webhooks; each is signed, posted to /webhook, stored
 	// and processed by a worker. What GitHub would have recorded before
 	// sending each one is applied to the in-memory GitHub first.
+	//
+	// The commit production runs after the rollback (main as seeded), and
+	// #42's merge commit on top of it, made when it merges: the range the
+	// deployment of #42 shipped is read between them (compare API).
+	rolledBack, _ := gh.Ref(demoRepo, "heads/main")
+	var mergeSHA string
 	steps := []struct {
 		file, event, what string
 		at                time.Time
 		before            func() error
+		build             func() ([]byte, error) // the payload, when not a file
 	}{
+		{"", "pull_request", "alice opened PR #42 at 08:00 (lead time records it)",
+			time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC), nil,
+			func() ([]byte, error) { return demoPull("opened", "") }},
 		{"events/01-pull_request_review.submitted.json", "pull_request_review", "the author approves her own PR",
 			time.Date(2026, 11, 25, 10, 11, 0, 0, time.UTC),
-			func() error { gh.AddReview(demoRepo, demoPR, "alice", "APPROVED", demoHead); return nil }},
+			func() error { gh.AddReview(demoRepo, demoPR, "alice", "APPROVED", demoHead); return nil }, nil},
 		{"events/02-pull_request_review.submitted.json", "pull_request_review", "bob (payments SRE) approves the planned commit",
 			time.Date(2026, 11, 25, 10, 12, 0, 0, time.UTC),
-			func() error { gh.AddReview(demoRepo, demoPR, "bob", "APPROVED", demoHead); return nil }},
+			func() error { gh.AddReview(demoRepo, demoPR, "bob", "APPROVED", demoHead); return nil }, nil},
 		{"events/03-issues.labeled.json", "issues", "carol labels issue #7 `incident`",
-			time.Date(2026, 11, 25, 9, 21, 0, 0, time.UTC), nil},
+			time.Date(2026, 11, 25, 9, 21, 0, 0, time.UTC), nil, nil},
+		{"", "deployment_status", "bob's rollback to v2.14.1 is deployed to production",
+			time.Date(2026, 11, 25, 9, 35, 0, 0, time.UTC), nil,
+			func() ([]byte, error) { return demoDeploymentStatus(5100, "bob", rolledBack, "2026-11-25T09:35:00Z") }},
 		{"events/04-issue_comment.created.json", "issue_comment", "bob adds a /timeline entry",
 			time.Date(2026, 11, 25, 9, 40, 0, 0, time.UTC),
 			func() error {
 				gh.AddComment(demoRepo, demoIssue, "bob", "/timeline 2026-11-25 09:35 UTC rolled back payments-api to v2.14.1; 502s stopped")
 				return nil
-			}},
+			}, nil},
 		{"events/05-issues.closed.json", "issues", "bob closes the incident",
 			time.Date(2026, 11, 25, 9, 50, 0, 0, time.UTC),
 			func() error {
@@ -180,6 +205,22 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				bob := ghwrite.New(gh.ClientAs("bob"), ghwrite.Identity{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 				_, err := bob.CloseIssue(ctx, "acme", "payments", demoIssue, ghwrite.CloseCompleted)
 				return err
+			}, nil},
+		{"", "pull_request", "alice merges PR #42",
+			time.Date(2026, 11, 25, 10, 30, 0, 0, time.UTC),
+			func() error {
+				mergeSHA = gh.PutFile(demoRepo, "main", "infra/prod/main.tf", []byte("# PostgreSQL 16\n"))
+				return nil
+			},
+			func() ([]byte, error) { return demoPull("closed", mergeSHA) }},
+		{"", "deployment_status", "#42's merge commit is deployed to production",
+			time.Date(2026, 11, 25, 10, 45, 0, 0, time.UTC), nil,
+			func() ([]byte, error) { return demoDeploymentStatus(5101, "alice", mergeSHA, "2026-11-25T10:45:00Z") }},
+		{"", "issue_comment", "carol (core SRE) comments `/tasuki onboard @acme/payments-sre` on issue #8",
+			time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC), nil,
+			func() ([]byte, error) {
+				cm := gh.AddComment(demoRepo, demoHandoffIssue, "carol", demoOnboard)
+				return demoComment(cm.GetID(), demoHandoffIssue, "carol", demoOnboard, "2026-11-25T11:00:00Z")
 			}},
 	}
 	for i, s := range steps {
@@ -189,9 +230,14 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				return fmt.Errorf("demo step %d: %w", i+2, err)
 			}
 		}
-		payload, err := examples.FS.ReadFile(s.file)
+		var payload []byte
+		if s.build != nil {
+			payload, err = s.build()
+		} else {
+			payload, err = examples.FS.ReadFile(s.file)
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("demo step %d: %w", i+2, err)
 		}
 		id := fmt.Sprintf("demo-%02d", i+1)
 		status, err := postSigned(ctx, hs.URL+"/webhook", secret, id, s.event, payload)
@@ -209,6 +255,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		mark = printWrites(stdout, gh, mark)
 	}
 
+	// What the metrics API now says of the day, from the store alone.
+	if err := printLeadTime(ctx, stdout, hs.URL, apiToken); err != nil {
+		return err
+	}
+
 	// What a reviewer and the incident's responders now see.
 	fmt.Fprintf(stdout, "\n== result\n")
 	for _, cr := range gh.CheckRuns(demoRepo) {
@@ -221,6 +272,15 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if strings.HasPrefix(is.GetTitle(), "Postmortem:") {
 			fmt.Fprintf(stdout, "\n--- issue #%d %q labels %s assignees %s ---\n%s\n", is.GetNumber(), is.GetTitle(),
 				strings.Join(labelNames(is.Labels), ","), strings.Join(logins(is.Assignees), ","), is.GetBody())
+		}
+		if _, found, _ := onboarding.DecodeState(is.GetBody()); found && is.GetUser().GetLogin() == "tasuki[bot]" {
+			fmt.Fprintf(stdout, "\n--- handoff issue #%d %q labels %s assignees %s ---\n%s\n", is.GetNumber(), is.GetTitle(),
+				strings.Join(labelNames(is.Labels), ","), strings.Join(logins(is.Assignees), ","), handoffHead(is.GetBody()))
+		}
+	}
+	for _, cm := range gh.Comments(demoRepo, demoHandoffIssue) {
+		if cm.GetUser().GetLogin() == "tasuki[bot]" {
+			fmt.Fprintf(stdout, "\n--- reply by %s on %s#%d ---\n%s\n", cm.GetUser().GetLogin(), demoRepo, demoHandoffIssue, firstTextLine(cm.GetBody()))
 		}
 	}
 	if *keep {
@@ -240,7 +300,8 @@ func seedDemo(gh *githubtest.Server) error {
 		gh.AddUser(u, "User")
 	}
 	gh.AddTeam("acme", "payments", "alice", "bob")
-	gh.AddTeam("acme", "core-sre", "dave")
+	gh.AddTeam("acme", "core-sre", "dave", "carol")
+	gh.AddTeam("acme", "payments-sre", "bob")
 	for _, l := range []string{"incident", "sev1", "sev2", "sev3", "sev4", "postmortem", "postmortem-complete"} {
 		gh.AddLabel(demoRepo, l, "ededed")
 	}
@@ -272,7 +333,8 @@ func seedDemo(gh *githubtest.Server) error {
 	gh.SetPullFiles(demoRepo, demoPR,
 		&github.CommitFile{Filename: github.String("infra/prod/main.tf"), Status: github.String("modified")},
 		&github.CommitFile{Filename: github.String("infra/prod/modules/identity/main.tf"), Status: github.String("modified")})
-	gh.SetPullCommits(demoRepo, demoPR, &github.RepositoryCommit{SHA: github.String(demoHead), Author: alice, Committer: alice})
+	gh.SetPullCommits(demoRepo, demoPR, &github.RepositoryCommit{SHA: github.String(demoHead), Author: alice, Committer: alice,
+		Commit: &github.Commit{Author: &github.CommitAuthor{Name: github.String("alice"), Date: at(7, 10)}}})
 
 	// What changed just before the incident: one PR merged and one
 	// deployment inside the 72h window, one PR merged long before.
@@ -298,6 +360,10 @@ func seedDemo(gh *githubtest.Server) error {
 	})
 	gh.AddTimeline(demoRepo, demoIssue, &github.Timeline{Event: github.String("assigned"), Actor: carol, CreatedAt: at(9, 22),
 		Assignee: bob})
+	gh.AddIssue(demoRepo, &github.Issue{
+		Number: github.Int(demoHandoffIssue), Title: github.String("Hand payments over to the payments SRE team"),
+		Body: github.String(""), State: github.String("open"), User: carol, CreatedAt: at(10, 50),
+	})
 	return nil
 }
 
@@ -507,4 +573,142 @@ func (r *demoReporter) messages() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.msgs...)
+}
+
+// The onboarding story: carol, of the core SRE team, hands the payments
+// service over to its own SRE team on an issue of the demo repository.
+const (
+	demoHandoffIssue = 8
+	demoOnboard      = "/tasuki onboard @acme/payments-sre"
+)
+
+// demoEventFrom reads a bundled delivery and lets edit reshape it into
+// another event of the same repository, installation and sender shape.
+func demoEventFrom(file string, edit func(m map[string]any)) ([]byte, error) {
+	b, err := examples.FS.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", file, err)
+	}
+	edit(m)
+	return json.Marshal(m)
+}
+
+// demoPull is the pull_request delivery of #42 with action opened, or
+// closed as merged into main as mergeSHA.
+func demoPull(action, mergeSHA string) ([]byte, error) {
+	return demoEventFrom("events/01-pull_request_review.submitted.json", func(m map[string]any) {
+		delete(m, "review")
+		pr := m["pull_request"].(map[string]any)
+		m["action"], m["number"] = action, demoPR
+		pr["created_at"], pr["updated_at"], pr["draft"] = "2026-11-25T08:00:00Z", "2026-11-25T08:00:00Z", false
+		if action == "closed" {
+			pr["state"], pr["merged"], pr["merge_commit_sha"] = "closed", true, mergeSHA
+			pr["merged_at"], pr["closed_at"], pr["updated_at"] = "2026-11-25T10:30:00Z", "2026-11-25T10:30:00Z", "2026-11-25T10:30:00Z"
+			pr["merged_by"] = pr["user"]
+		}
+	})
+}
+
+// demoUser is a user as deliveries show one.
+func demoUser(login string) map[string]any {
+	return map[string]any{"login": login, "id": 10 + len(login), "node_id": "U_" + login, "type": "User", "site_admin": false,
+		"html_url": "https://github.com/" + login, "url": "https://api.github.com/users/" + login}
+}
+
+// demoDeploymentStatus is the delivery of a successful production
+// deployment id of sha by login.
+func demoDeploymentStatus(id int64, login, sha, at string) ([]byte, error) {
+	return demoEventFrom("events/01-pull_request_review.submitted.json", func(m map[string]any) {
+		user := demoUser(login)
+		m["sender"] = user
+		delete(m, "review")
+		delete(m, "pull_request")
+		m["action"] = "created"
+		dep := fmt.Sprintf("https://api.github.com/repos/%s/deployments/%d", demoRepo, id)
+		m["deployment"] = map[string]any{
+			"url": dep, "id": id, "node_id": fmt.Sprintf("DE_%d", id),
+			"sha": sha, "ref": "main", "task": "deploy", "payload": map[string]any{}, "original_environment": "production",
+			"environment": "production", "description": "payments-api", "creator": user,
+			"created_at": at, "updated_at": at,
+			"statuses_url": dep + "/statuses", "repository_url": "https://api.github.com/repos/" + demoRepo,
+		}
+		m["deployment_status"] = map[string]any{
+			"url": fmt.Sprintf("%s/statuses/%d", dep, id+4000), "id": id + 4000, "node_id": fmt.Sprintf("DES_%d", id+4000),
+			"state": "success", "creator": user, "description": "", "environment": "production", "target_url": "",
+			"created_at": at, "updated_at": at,
+			"deployment_url": dep, "repository_url": "https://api.github.com/repos/" + demoRepo,
+		}
+	})
+}
+
+// demoComment is an issue_comment created delivery of body by login on
+// issue number.
+func demoComment(id int64, number int, login, body, at string) ([]byte, error) {
+	return demoEventFrom("events/04-issue_comment.created.json", func(m map[string]any) {
+		c, is := m["comment"].(map[string]any), m["issue"].(map[string]any)
+		u := demoUser(login)
+		c["id"], c["node_id"], c["body"], c["user"] = id, fmt.Sprintf("IC_%d", id), body, u
+		c["created_at"], c["updated_at"] = at, at
+		c["html_url"] = fmt.Sprintf("https://github.com/%s/issues/%d#issuecomment-%d", demoRepo, number, id)
+		is["number"], is["title"], is["body"] = number, "Hand payments over to the payments SRE team", ""
+		is["html_url"] = fmt.Sprintf("https://github.com/%s/issues/%d", demoRepo, number)
+		is["labels"], is["assignees"], is["assignee"], is["state"], is["closed_at"] = []any{}, []any{}, nil, "open", nil
+		m["sender"] = u
+	})
+}
+
+// printLeadTime asks the metrics API, as a dashboard would, for the demo
+// day's figures of the demo repository and prints them as a short table.
+func printLeadTime(ctx context.Context, w io.Writer, base, token string) error {
+	url := base + "/api/v1/metrics?repo=" + demoRepo + "&since=2026-11-25&until=2026-11-25"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET /api/v1/metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("GET /api/v1/metrics: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /api/v1/metrics: %s: %s", resp.Status, bytes.TrimSpace(b))
+	}
+	var m core.Metrics
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("decode /api/v1/metrics: %w", err)
+	}
+	fmt.Fprintf(w, "\n== lead time of %s on 2026-11-25, from the store (GET /api/v1/metrics answered %d)\n", demoRepo, resp.StatusCode)
+	fmt.Fprintf(w, "   %-22s %d\n", "deployments", m.DeploymentFrequency.Deployments)
+	fmt.Fprintf(w, "   %-22s %s over %d change(s)\n", "lead time (median)", m.ChangeLeadTime.Median, m.ChangeLeadTime.Count)
+	for _, s := range m.Stages {
+		fmt.Fprintf(w, "   %-22s %s\n", "  "+string(s.Stage)+" (median)", s.Median)
+	}
+	return nil
+}
+
+// handoffHead is the start of a handoff issue's body as a person reads it:
+// no hidden markers, up to the end of the phase table and the progress
+// line after it.
+func handoffHead(body string) string {
+	var out []string
+	for _, l := range strings.Split(body, "\n") {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "<!--") && strings.HasSuffix(t, "-->") {
+			continue
+		}
+		out = append(out, l)
+		if len(out) >= 14 {
+			break
+		}
+	}
+	return strings.TrimRight(strings.Join(out, "\n"), "\n")
 }

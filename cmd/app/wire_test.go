@@ -228,7 +228,8 @@ func ensureRepo(gh *githubtest.Server, full, branch string) {
 
 // TestDemo runs `app demo` as a newcomer would and checks what it shows:
 // the plan review goes green only after the second reviewer, one postmortem
-// with the true facts, and no sensitive value anywhere.
+// with the true facts, the day's lead time from the metrics API, one SRE
+// handoff issue, and no sensitive value anywhere.
 func TestDemo(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := run(context.Background(), []string{"demo"}, func(string) string { return "" }, &out, &errb)
@@ -244,13 +245,31 @@ func TestDemo(t *testing.T) {
 		"Raise payments\\-api connection pool to 200",           // what changed just before, in the window
 		"rolled back payments",                                  // the /timeline entry
 		"**Postmortem due:** **2026-12-09**",                    // sev2: 10 business days after closing
+		// The rollback and #42's deployment; #42 from its first commit
+		// (07:10) to production (10:45), reviewed by bob at 10:12.
+		"deployments            2\n",
+		"lead time (median)     3h 35m over 1 change(s)\n",
+		"coding (median)      50m\n",
+		"pickup (median)      2h 12m\n",
+		"review (median)      18m\n",
+		"deploy (median)      15m\n",
+		// carol's /tasuki onboard: the handoff issue, on the story's clock.
+		"title=SRE handoff: acme/payments → @acme/payments-sre labels=[sre-handoff handoff:kickoff] assignees=[carol bob]",
+		"| **Kickoff** (current) | core\\-sre |  | 2026-12-02 | 0/3 |",
+		"#### Kickoff 0/3 — due 2026-12-02",
+		"Started the SRE handoff of `acme/payments` to `@acme/payments-sre`",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
-	if n := strings.Count(got, "POST   /repos/acme/payments/issues "); n != 1 {
-		t.Errorf("demo opened %d postmortem issues, want 1", n)
+	if n := strings.Count(got, "POST   /repos/acme/payments/issues "); n != 2 {
+		t.Errorf("demo opened %d issues, want 2 (the postmortem and the handoff)", n)
+	}
+	for _, title := range []string{"title=Postmortem:", "title=SRE handoff:"} {
+		if n := strings.Count(got, title); n != 1 {
+			t.Errorf("demo wrote %d issues with %q, want 1", n, title)
+		}
 	}
 	if strings.Contains(got, "Update README") {
 		t.Errorf("a pull request merged weeks before the incident is listed as a recent change")
