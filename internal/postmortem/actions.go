@@ -63,30 +63,10 @@ func ParseActionItems(body string) []ActionItem {
 	lines := strings.Split(body, "\n")
 	var items []ActionItem
 	level := 0 // heading level of the action items section, 0 outside
-	inComment, fence := false, ""
+	var md mdLines
 	for i, raw := range lines {
 		line := strings.TrimRight(raw, "\r")
-		trimmed := strings.TrimSpace(line)
-		if fence != "" {
-			if strings.HasPrefix(trimmed, fence) {
-				fence = ""
-			}
-			continue
-		}
-		if inComment {
-			if strings.Contains(line, "-->") {
-				inComment = false
-			}
-			continue
-		}
-		if strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~") {
-			fence = trimmed[:3]
-			continue
-		}
-		if strings.HasPrefix(trimmed, "<!--") {
-			if !strings.Contains(trimmed[4:], "-->") {
-				inComment = true
-			}
+		if md.skip(line) {
 			continue
 		}
 		if m := headingRe.FindStringSubmatch(line); m != nil {

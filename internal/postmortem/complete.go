@@ -25,29 +25,9 @@ const DraftNote = "_Drafted by tasuki from the incident's description: rewrite o
 func Section(body, name string) (string, bool) {
 	lines := strings.Split(strings.ReplaceAll(body, "\r\n", "\n"), "\n")
 	level, start := 0, -1
-	inComment, fence := false, ""
+	var md mdLines
 	for i, line := range lines {
-		trimmed := strings.TrimSpace(line)
-		if fence != "" {
-			if strings.HasPrefix(trimmed, fence) {
-				fence = ""
-			}
-			continue
-		}
-		if inComment {
-			if strings.Contains(line, "-->") {
-				inComment = false
-			}
-			continue
-		}
-		if strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~") {
-			fence = trimmed[:3]
-			continue
-		}
-		if strings.HasPrefix(trimmed, "<!--") {
-			if !strings.Contains(trimmed[4:], "-->") {
-				inComment = true
-			}
+		if md.skip(line) {
 			continue
 		}
 		m := headingRe.FindStringSubmatch(line)

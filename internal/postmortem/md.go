@@ -65,3 +65,39 @@ func link(text, url string) string {
 	}
 	return text
 }
+
+// mdLines follows a Markdown body line by line and tells the lines people
+// read as the document (headings, items) from those inside a fenced code
+// block or an HTML comment, which hold examples and prompts: tasuki reads
+// neither as a section or an action item.
+type mdLines struct {
+	inComment bool
+	fence     string // the fence that opened the code block, "" outside one
+}
+
+// skip reports whether line is inside, opens or closes a code block or a
+// comment.
+func (p *mdLines) skip(line string) bool {
+	trimmed := strings.TrimSpace(line)
+	switch {
+	case p.fence != "":
+		if strings.HasPrefix(trimmed, p.fence) {
+			p.fence = ""
+		}
+		return true
+	case p.inComment:
+		if strings.Contains(line, "-->") {
+			p.inComment = false
+		}
+		return true
+	case strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~"):
+		p.fence = trimmed[:3]
+		return true
+	case strings.HasPrefix(trimmed, "<!--"):
+		if !strings.Contains(trimmed[4:], "-->") {
+			p.inComment = true
+		}
+		return true
+	}
+	return false
+}
