@@ -89,8 +89,13 @@ func parseWithFormat(fs *flag.FlagSet, args []string, format *string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if *format != "markdown" && *format != "json" {
-		return fmt.Errorf("--format %q: use markdown or json", *format)
+	return checkFormat(*format)
+}
+
+// checkFormat refuses a --format every command but version prints in.
+func checkFormat(format string) error {
+	if format != "markdown" && format != "json" {
+		return fmt.Errorf("--format %q: want markdown or json", format)
 	}
 	return nil
 }

@@ -52,16 +52,8 @@ func parseOnboardingFlags(args []string, stderr io.Writer) (onboardingOpts, erro
 			"override and prints the checklist it makes.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseWithFormat(fs, args, &o.format); err != nil {
 		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	switch o.format {
-	case "markdown", "json":
-	default:
-		return o, fmt.Errorf("--format %q: want markdown or json", o.format)
 	}
 	o.tier = strings.ToUpper(o.tier)
 	switch o.tier {

@@ -82,12 +82,7 @@ func parsePlanReviewFlags(args []string, stderr io.Writer) (planReviewOpts, erro
 		return o, fmt.Errorf("unexpected argument %q (plans are given with --plan)", fs.Arg(0))
 	}
 	o.plans = plans
-	switch o.format {
-	case "markdown", "json":
-	default:
-		return o, fmt.Errorf("--format %q: want markdown or json", o.format)
-	}
-	return o, nil
+	return o, checkFormat(o.format)
 }
 
 // input reads an Action input. Composite actions pass inputs on as
